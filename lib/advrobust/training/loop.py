@@ -1,0 +1,237 @@
+"""Natural training, resumable epoch by epoch.
+
+Natural training is empirical risk minimisation (Eq. (5.1) under the empirical distribution
+(5.2)) of the cross-entropy, i.e. Eq. (5.4) with g = h = identity; it is the "Natural" baseline
+of Sec. 4.2.4 and trains the attacked networks of Sec. 2.5.
+
+One epoch = ``len(x) // batch_size`` optimizer steps (at least one) over a fresh permutation; the
+last incomplete batch is dropped, so every step sees ``batch_size`` examples.
+
+Reproducibility: epoch ``e`` draws all its randomness (shuffle order, augmentation, dropout and
+anything random inside ``loss_fn``) from streams seeded with ``(config.seed, e)``. An interrupted
+run resumed from ``last.pt`` therefore continues exactly as the uninterrupted run, and the
+checkpoint needs no RNG state.
+
+Learning-rate schedules are one factor per optimizer step: ``constant``; ``cosine``, annealed per
+step from ``lr`` to 0 over the whole run; ``multistep``, ``lr * gamma**k`` after the k-th milestone
+epoch.
+"""
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.optim import SGD, Adam, Optimizer
+from torch.optim.lr_scheduler import LambdaLR
+from tqdm import tqdm
+
+from ..errors import ConfigError, require
+from .augment import random_crop_flip
+from .checkpoint import load_checkpoint, save_atomic
+from .config import TrainConfig
+
+logger = logging.getLogger(__name__)
+
+# A per-batch training objective: (model, inputs, labels) -> (loss to minimise, logits whose
+# argmax is scored as the batch's training accuracy). Defenses supply their own.
+BatchObjective = Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor]]
+History = dict[str, list[float]]
+
+LAST_CHECKPOINT = "last.pt"
+
+
+def cross_entropy_objective(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """The natural-training objective: mean cross-entropy of the model's logits."""
+    logits = model(x)
+    return F.cross_entropy(logits, y), logits
+
+
+def place_model(model: nn.Module, device: torch.device) -> nn.Module:
+    """Move ``model`` to ``device``, with channels-last weights on CUDA (and on the CPU for models
+    whose ``channels_last_on_cpu`` is true); convolutions then run channels-last on any input."""
+    if device.type == "cuda" or getattr(model, "channels_last_on_cpu", False):
+        return model.to(device, memory_format=torch.channels_last)
+    return model.to(device)
+
+
+def train(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    config: TrainConfig,
+    device: torch.device | str,
+    checkpoint_dir: Path | None = None,
+    loss_fn: BatchObjective | None = None,
+    progress: bool | None = None,
+    stop_after_epoch: int | None = None,
+) -> History:
+    """Train ``model`` in place on images ``x`` (N, C, H, W) in [0, 1] with labels ``y`` (N,).
+
+    With ``checkpoint_dir``, ``last.pt`` there is rewritten after every epoch and, if present at
+    the start, training resumes from it. ``stop_after_epoch`` ends the call once that many epochs
+    are done (the run can be continued later by calling again). ``progress``: None shows a bar only
+    on a terminal, True/False force it on/off. Returns the per-epoch history of every epoch done so
+    far: ``loss`` and ``accuracy`` on the training batches, ``lr`` at the epoch start, ``seconds``.
+    """
+    device = torch.device(device)
+    require(
+        x.ndim == 4 and len(x) == len(y) > 0,
+        f"need x (N, C, H, W) and y (N,), got {tuple(x.shape)} and {tuple(y.shape)}",
+    )
+    x, y = x.to(device), y.to(device)
+    model = place_model(model, device)
+    steps_per_epoch = max(1, len(x) // config.batch_size)
+    images_per_epoch = min(len(x), steps_per_epoch * config.batch_size)
+    optimizer = _optimizer(model, config)
+    scheduler = LambdaLR(optimizer, _lr_factor(config, steps_per_epoch))
+    history: History = {"loss": [], "accuracy": [], "lr": [], "seconds": []}
+    checkpoint = checkpoint_dir / LAST_CHECKPOINT if checkpoint_dir is not None else None
+    start = 0
+    if checkpoint is not None and checkpoint.exists():
+        start, history = _resume(checkpoint, config, model, optimizer, scheduler, device)
+    end = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
+    objective = loss_fn or cross_entropy_objective
+    bar = tqdm(
+        total=max(0, end - start) * steps_per_epoch,
+        desc=f"train {config.model}",
+        unit="batch",
+        disable=None if progress is None else not progress,
+    )
+    with bar:
+        for epoch in range(start, end):
+            stats = _run_epoch(
+                model, x, y, config, epoch, steps_per_epoch, objective, optimizer, scheduler, bar
+            )
+            for name, value in stats.items():
+                history[name].append(value)
+            logger.info(
+                "epoch %d/%d: loss %.4f, accuracy %.4f, %.0f images/s",
+                epoch + 1, config.epochs, stats["loss"], stats["accuracy"],
+                images_per_epoch / stats["seconds"],
+            )
+            bar.set_postfix(loss=f"{stats['loss']:.3f}", acc=f"{stats['accuracy']:.3f}")
+            if checkpoint is not None:
+                _save_resume_state(
+                    checkpoint, config, epoch + 1, model, optimizer, scheduler, history
+                )
+    model.eval()
+    return history
+
+
+def _run_epoch(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    config: TrainConfig,
+    epoch: int,
+    steps: int,
+    objective: BatchObjective,
+    optimizer: Optimizer,
+    scheduler: LambdaLR,
+    bar: tqdm,
+) -> dict[str, float]:
+    """One pass over a fresh permutation: the epoch's mean loss, accuracy, start lr and seconds."""
+    started = time.perf_counter()
+    data_seed, global_seed = np.random.SeedSequence([config.seed, epoch]).generate_state(2)
+    generator = torch.Generator().manual_seed(int(data_seed))
+    torch.manual_seed(int(global_seed))  # dropout and any randomness inside the objective
+    order = torch.randperm(len(x), generator=generator).to(x.device)
+    start_lr = optimizer.param_groups[0]["lr"]
+    on_cuda = x.device.type == "cuda"
+    autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.bf16 and on_cuda)
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device, dtype=torch.long)
+    seen = 0
+    model.train()
+    for step in range(steps):
+        batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+        xb, yb = x[batch], y[batch]
+        if config.augment:
+            xb = random_crop_flip(xb, generator)
+        with autocast:
+            loss, logits = objective(model, xb, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss_sum += loss.detach().float() * len(batch)
+        correct += (logits.detach().argmax(1) == yb).sum()
+        seen += len(batch)
+        bar.update()
+    return {
+        "loss": loss_sum.item() / seen,
+        "accuracy": correct.item() / seen,
+        "lr": start_lr,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def _optimizer(model: nn.Module, config: TrainConfig) -> Optimizer:
+    if config.optimizer == "adam":
+        return Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum,
+        nesterov=config.nesterov, weight_decay=config.weight_decay,
+    )
+
+
+def _lr_factor(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
+    """The multiplier of ``config.lr`` at optimizer step ``step`` (0-based)."""
+    total_steps = config.epochs * steps_per_epoch
+    if config.schedule == "cosine":
+        return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+    if config.schedule == "multistep":
+        return lambda step: config.gamma ** bisect.bisect_right(
+            config.milestones, step // steps_per_epoch
+        )
+    return lambda step: 1.0
+
+
+def _save_resume_state(
+    path: Path,
+    config: TrainConfig,
+    epochs_done: int,
+    model: nn.Module,
+    optimizer: Optimizer,
+    scheduler: LambdaLR,
+    history: History,
+) -> None:
+    """Write ``last.pt``: everything :func:`_resume` needs (tensors and primitives only)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "config_key": config.key(),
+        "epoch": epochs_done,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "history": history,
+    }
+    save_atomic(state, path)
+
+
+def _resume(
+    path: Path,
+    config: TrainConfig,
+    model: nn.Module,
+    optimizer: Optimizer,
+    scheduler: LambdaLR,
+    device: torch.device,
+) -> tuple[int, History]:
+    """Restore model, optimizer and schedule from ``path``; returns (epochs done, history so far)."""
+    state = load_checkpoint(path, device)
+    if state["config_key"] != config.key():
+        raise ConfigError(
+            f"{path} was written by a different training config; delete it or use another directory"
+        )
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    return state["epoch"], state["history"]
