@@ -47,6 +47,33 @@ def clean_accuracy(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int = 
     return float((predict(model, x, batch_size=batch_size) == y.to(x.device)).float().mean())
 
 
+def top1(model: nn.Module, x: Tensor, *, batch_size: int = 512) -> tuple[Tensor, Tensor]:
+    """(N,) predicted labels and (N,) their softmax confidence, in eval mode without gradients."""
+    require(batch_size >= 1, f"batch_size must be >= 1, got {batch_size}")
+    device = model_device(model)
+    with eval_mode(model), torch.no_grad():
+        probs = torch.cat([model(chunk.to(device)).softmax(dim=1).to(x.device) for chunk in x.split(batch_size)])
+    confidence, labels = probs.max(dim=1)
+    return labels, confidence
+
+
+def correctly_classified(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int = 512) -> Tensor:
+    """Indices (ascending) of the examples the model classifies correctly.
+
+    The thesis attacks only such examples (§2.5: "we only consider examples that are correctly
+    predicted by model"); the others are skipped and reported.
+    """
+    return torch.nonzero(predict(model, x, batch_size=batch_size) == y.to(x.device)).flatten()
+
+
+def one_per_class(y: Tensor, candidates: Tensor, n: int) -> Tensor:
+    """The first candidate index of each of the first ``n`` classes met, in candidate order."""
+    labels = y[candidates]
+    first = [int(torch.nonzero(labels == c)[0]) for c in labels.unique(sorted=False)]
+    chosen = candidates[sorted(first)[:n]]
+    return chosen
+
+
 @dataclass(frozen=True)
 class RobustReport:
     """Outcome of :func:`robust_accuracy` on N examples.

@@ -9,6 +9,9 @@ Minimal distortion (L2):
 Every attack is called as ``x_adv = atk(x, y)`` or ``result = atk.run(x, y, target=None)``.
 """
 
+from torch import nn
+
+from ..registry import create
 from .base import Attack, BudgetedAttack, MinimizationAttack
 from .cw_l2 import CarliniWagnerL2
 from .cw_linf import CWLinf
@@ -20,6 +23,7 @@ from .result import AttackResult
 from .threat import L2Ball, LinfBall, ThreatModel, l2_distance, linf_distance
 
 __all__ = [
+    "create_attack",
     # contract
     "Attack",
     "BudgetedAttack",
@@ -46,3 +50,8 @@ __all__ = [
     "CarliniWagnerL2",
     "DeepFool",
 ]
+
+
+def create_attack(name: str, model: nn.Module, **settings: object) -> Attack:
+    """The attack registered as ``name`` on ``model``: ``create_attack("pgd", model, eps=0.3)``."""
+    return create("attack", name, model=model, **settings)
