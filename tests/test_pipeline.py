@@ -1,0 +1,273 @@
+"""The papermill pipeline on tiny dummy chapters: execution, provenance, re-run decisions, failures."""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from advrobust import cli
+from advrobust.errors import ConfigError
+from advrobust.pipeline import BookLayout, ChapterFailed, build_book, provenance, run_chapters
+from advrobust.pipeline.execute import load_chapter
+from advrobust.pipeline.render import BADGE_TAG, FOOTER_TAG, REDUCED_SCALE_WARNING, stamp
+from advrobust.report import Results
+
+PARAMETERS_CELL = '''# %% tags=["parameters"]
+profile = "quick"  # smoke | quick | paper
+device = "auto"
+seed = 0
+results_dir = "results"
+'''
+# Uses the report helpers, so the kernel's cwd (the root) and results_dir are exercised.
+REPORTING_BODY = '''# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from advrobust.report import Results
+
+results = Results(results_dir, profile)
+print("hello", seed)
+
+# %%
+fig, ax = plt.subplots()
+ax.plot([0, 1], [1, 0])
+results.figure(fig, "line", caption="A line.")
+results.table(pd.DataFrame({"x": [1, 2]}), "numbers", caption="Two numbers.")
+results.glue("answer", 42.0)
+'''
+PLAIN_BODY = '''# %%
+total = seed + 1
+print("total", total)
+'''
+FAILING_BODY = '''# %%
+ok = 1
+
+# %%
+raise ValueError("boom")
+'''
+PROVENANCE_FIELDS = {
+    "chapter", "source", "notebook", "git_commit", "git_dirty", "lib_hash", "source_hash", "profile",
+    "parameters", "device", "device_requested", "packages", "seed", "started_at", "wall_time_s", "input_key",
+}  # fmt: skip
+
+
+def write_chapter(root: Path, stem: str, body: str, title: str = "A chapter") -> Path:
+    path = root / "chapters" / f"{stem}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# %% [markdown]\n# # {title}\n\n{PARAMETERS_CELL}\n{body}")
+    return path
+
+
+def run_smoke(root: Path, **kwargs) -> dict[str, object]:
+    """Run the pipeline at profile smoke on the CPU; map stem -> ChapterRun."""
+    return {run.stem: run for run in run_chapters(root, profile="smoke", device="cpu", **kwargs)}
+
+
+def started_at(root: Path, stem: str) -> str:
+    return json.loads(BookLayout.at(root).provenance(stem).read_text())["started_at"]
+
+
+@pytest.fixture(scope="module")
+def executed_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("book")
+    write_chapter(root, "a_report", REPORTING_BODY, title="Reporting")
+    write_chapter(root, "b_plain", PLAIN_BODY, title="Plain\n#\n# An introduction in the title cell.")
+    runs = run_smoke(root, seed=3)
+    assert [run.executed for run in runs.values()] == [True, True]
+    return root
+
+
+def test_executed_notebook_has_injected_parameters_badge_and_footer(executed_root: Path) -> None:
+    layout = BookLayout.at(executed_root)
+    nb = nbformat.read(layout.notebook("a_report"), as_version=4)
+    injected = [cell for cell in nb.cells if "injected-parameters" in cell.metadata.get("tags", [])]
+    assert len(injected) == 1
+    for line in ('profile = "smoke"', 'device = "cpu"', "seed = 3", 'results_dir = "book/results/a_report"'):
+        assert line in injected[0].source
+    assert nb.metadata.papermill.parameters == {
+        "profile": "smoke", "device": "cpu", "seed": 3, "results_dir": "book/results/a_report"
+    }  # fmt: skip
+    assert nb.metadata.papermill.input_path == "chapters/a_report.py"
+
+    assert nb.cells[0].source.startswith("# Reporting")
+    assert nb.cells[1].metadata.tags == [BADGE_TAG]
+    assert "profile: smoke" in nb.cells[1].source and "CPU" in nb.cells[1].source
+    assert REDUCED_SCALE_WARNING in nb.cells[1].source
+    assert nb.cells[-1].metadata.tags == [FOOTER_TAG]
+    record = json.loads(layout.provenance("a_report").read_text())
+    assert record["lib_hash"][:12] in nb.cells[-1].source
+    assert "../status.md" in nb.cells[-1].source
+    defaults = next(cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", []))
+    assert "remove-cell" in defaults.metadata.tags
+
+    outputs = [output for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert any(o.get("text", "").startswith("hello 3") for o in outputs)
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    assert not any(o.output_type == "error" for o in outputs)
+    # results_dir is relative to the kernel's cwd, the book root
+    assert (layout.results_dir("a_report") / "numbers.csv").is_file()
+    assert (layout.results_dir("a_report") / "line.png").is_file()
+
+
+def test_provenance_records_inputs_and_environment(executed_root: Path) -> None:
+    layout = BookLayout.at(executed_root)
+    record = json.loads(layout.provenance("b_plain").read_text())
+    assert PROVENANCE_FIELDS <= set(record)
+    assert record["profile"] == "smoke" and record["seed"] == 3 and record["device_requested"] == "cpu"
+    assert record["device"].startswith("CPU (")
+    assert record["parameters"]["results_dir"] == "book/results/b_plain"
+    assert record["lib_hash"] == provenance.lib_hash()
+    assert record["source_hash"] == provenance.file_hash(layout.source("b_plain"))
+    assert record["input_key"] == provenance.input_key(record)
+    assert {"python", "torch", "numpy", "pandas", "matplotlib", "papermill", "jupyter-book"} <= set(record["packages"])
+    assert datetime.fromisoformat(record["started_at"]).utcoffset().total_seconds() == 0
+    assert 0 < record["wall_time_s"] < 120
+
+
+def test_status_page_lists_every_executed_chapter(executed_root: Path) -> None:
+    page = BookLayout.at(executed_root).status_page.read_text()
+    assert page.startswith("# Execution status")
+    for stem in ("a_report", "b_plain"):
+        row = next(line for line in page.splitlines() if line.startswith(f"| `{stem}`"))
+        assert "`smoke`" in row and "CPU (" in row
+    assert "| torch |" in page
+
+
+def test_reexecutes_only_what_changed(executed_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(executed_root, root)
+
+    runs = run_smoke(root, seed=3)
+    assert not any(run.executed for run in runs.values())
+    assert started_at(root, "a_report") == started_at(executed_root, "a_report")
+
+    runs = run_smoke(root, seed=4, only=["b_plain"])
+    assert runs["b_plain"].executed and runs["b_plain"].reasons == ("parameters changed",)
+
+    source = BookLayout.at(root).source("b_plain")
+    source.write_text(source.read_text() + "\n# %%\nprint('edited')\n")
+    runs = run_smoke(root, seed=4)
+    assert runs["b_plain"].executed and runs["b_plain"].reasons == ("chapter source changed",)
+    assert runs["a_report"].reasons == ("parameters changed",)
+
+    runs = run_smoke(root, seed=4, only=["b_plain"], force=True)
+    assert runs["b_plain"].executed and runs["b_plain"].reasons == ("--force",)
+
+
+def test_failing_chapter_stops_with_notebook_cell_and_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_chapter(tmp_path, "a_fails", FAILING_BODY)
+    write_chapter(tmp_path, "b_after", PLAIN_BODY)
+    layout = BookLayout.at(tmp_path)
+    with pytest.raises(ChapterFailed) as failure:
+        run_smoke(tmp_path)
+    assert (failure.value.stem, failure.value.cell, failure.value.error) == ("a_fails", 4, "ValueError: boom")
+
+    status = cli.main(["run", "--root", str(tmp_path), "--profile", "smoke", "--device", "cpu"])
+
+    assert status == 2
+    message = capsys.readouterr().err
+    assert "error: chapter a_fails failed in cell 4 (In [4]): ValueError: boom" in message
+    assert 'raise ValueError("boom")' in message
+    assert f"partial notebook kept for inspection: {layout.notebook('a_fails')}" in message
+    partial = nbformat.read(layout.notebook("a_fails"), as_version=4)
+    assert any(o.output_type == "error" for cell in partial.cells for o in cell.get("outputs", []))
+    assert not layout.provenance("a_fails").exists()
+    assert not layout.notebook("b_after").exists()  # the run stopped at the failure
+    assert "failed or interrupted" in layout.status_page.read_text()
+
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    with pytest.raises(ConfigError, match="no successful run recorded for a_fails"):
+        build_book(tmp_path)
+
+
+def test_unknown_profile_is_one_line_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_chapter(tmp_path, "a_plain", PLAIN_BODY)
+    with pytest.raises(ConfigError, match="unknown profile 'huge'; available: smoke, quick, paper"):
+        run_chapters(tmp_path, profile="huge")
+    assert cli.main(["run", "--root", str(tmp_path), "--profile", "huge"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown profile 'huge'") and err.count("\n") == 1
+    assert not BookLayout.at(tmp_path).notebooks_dir.exists()
+
+
+def test_unknown_chapter_and_malformed_chapter_are_rejected(tmp_path: Path) -> None:
+    write_chapter(tmp_path, "a_plain", PLAIN_BODY)
+    with pytest.raises(ConfigError, match="unknown chapter.*nope; available: a_plain"):
+        run_chapters(tmp_path, profile="smoke", device="cpu", only=["nope"])
+    no_parameters = tmp_path / "chapters" / "b_bad.py"
+    no_parameters.write_text("# %% [markdown]\n# # Title\n\n# %%\nx = 1\n")
+    with pytest.raises(ConfigError, match="b_bad.py: expected one cell tagged 'parameters', found 0"):
+        load_chapter(no_parameters)
+    untitled = tmp_path / "chapters" / "c_bad.py"
+    untitled.write_text(PARAMETERS_CELL)
+    with pytest.raises(ConfigError, match="c_bad.py: the first cell must be a markdown cell"):
+        load_chapter(untitled)
+
+
+def test_stamp_replaces_its_cells_and_warns_only_below_paper_scale(executed_root: Path) -> None:
+    layout = BookLayout.at(executed_root)
+    nb = nbformat.read(layout.notebook("b_plain"), as_version=4)
+    record = json.loads(layout.provenance("b_plain").read_text())
+    cells = len(nb.cells)
+    paper = stamp(nb, {**record, "profile": "paper"}, "../status.md")
+    assert len(paper.cells) == cells
+    tags = [cell.metadata.get("tags", []) for cell in paper.cells]
+    assert tags.count([BADGE_TAG]) == 1 and tags.count([FOOTER_TAG]) == 1
+    assert "profile: paper" in paper.cells[1].source
+    assert REDUCED_SCALE_WARNING not in paper.cells[1].source
+
+
+def test_badge_sits_right_under_the_title_line(executed_root: Path) -> None:
+    nb = nbformat.read(BookLayout.at(executed_root).notebook("b_plain"), as_version=4)
+    assert nb.cells[0].source == "# Plain"
+    assert nb.cells[1].metadata.tags == [BADGE_TAG]
+    assert nb.cells[2].source == "An introduction in the title cell."
+
+
+def test_tree_hash_follows_content_not_timestamps(tmp_path: Path) -> None:
+    module = tmp_path / "pkg" / "mod.py"
+    module.parent.mkdir()
+    module.write_text("x = 1\n")
+    first = provenance.tree_hash(tmp_path)
+    module.touch()
+    (tmp_path / "pkg" / "notes.txt").write_text("not code")
+    assert provenance.tree_hash(tmp_path) == first
+    module.write_text("x = 2\n")
+    assert provenance.tree_hash(tmp_path) != first
+
+
+def test_changed_inputs_names_each_changed_input() -> None:
+    base = {"source_hash": "s", "lib_hash": "l", "parameters": {"seed": 0}, "device": "CPU", "packages": {}}
+    previous = {**base, "input_key": provenance.input_key(base)}
+    current = {**base, "lib_hash": "l2", "device": "GPU"}
+    current["input_key"] = provenance.input_key(current)
+    assert provenance.changed_inputs(previous, {**base, "input_key": previous["input_key"]}) == []
+    assert provenance.changed_inputs(previous, current) == ["library changed", "device changed"]
+    assert provenance.changed_inputs(None, current) == ["no previous successful run"]
+
+
+def test_results_writes_files_and_closes_figures(tmp_path: Path) -> None:
+    results = Results(tmp_path / "out", "quick")
+    frame = pd.DataFrame({"eps": [0.1, 0.3], "accuracy": [0.9, 0.2]})
+    results.table(frame, "curve", caption="Accuracy.")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "out" / "curve.csv", index_col=0), frame)
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1])
+    results.figure(fig, "line", caption="A line.", svg=True)
+    assert not plt.fignum_exists(fig.number)
+    assert (tmp_path / "out" / "line.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "out" / "line.svg").is_file()
+
+    results.glue("value", np.float64(0.5))  # NumPy scalars are glued as plain floats
+    with pytest.raises(ConfigError, match="plain file name"):
+        results.table(frame, "../escape", caption="no")
