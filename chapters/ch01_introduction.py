@@ -99,14 +99,14 @@ print(f"clean test accuracy on {len(test)} MNIST test images: {accuracy:.2%} (th
 # shows the perturbation on its own colour scale; its norms are in the title.
 
 # %%
-examples = one_per_class(test.y, correctly_classified(model, test.x, test.y), settings.n_examples_shown)
+examples = one_per_class(
+    test.y, correctly_classified(model, test.x, test.y), settings.n_examples_shown
+)
 x, y = test.x[examples], test.y[examples]
 cw = create_attack("cw_l2", model, **settings.cw_kwargs())
 untargeted = cw.run(x, y)
 target = (y + 1) % 10
 targeted = cw.run(x, y, target=target)
-
-
 
 
 def labelled(images):
@@ -121,7 +121,9 @@ for name, result, what in (
 ):
     clean_names, clean_conf = labelled(x)
     adv_names, adv_conf = labelled(result.x_adv)
-    figure = adversarial_examples_figure(x, result.x_adv, clean_names, clean_conf, adv_names, adv_conf, profile)
+    figure = adversarial_examples_figure(
+        x, result.x_adv, clean_names, clean_conf, adv_names, adv_conf, profile
+    )
     results.figure(
         figure,
         name,

@@ -11,13 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from _data_fixtures import (digest, random_images, trust, write_cifar_binary, write_cifar_pickle,
-                            write_idx, write_tar_gz)
-from advrobust.data import TensorData, data_root, imagenet_folder, load_dataset
-from advrobust.data import cifar, files, mnist
+from _data_fixtures import (
+    digest,
+    random_images,
+    trust,
+    write_cifar_binary,
+    write_cifar_pickle,
+    write_idx,
+    write_tar_gz,
+)
+from advrobust.data import TensorData, cifar, data_root, files, imagenet_folder, load_dataset, mnist
 from advrobust.errors import ConfigError, DataError
-
 
 # --- data_root ----------------------------------------------------------------------------------
 

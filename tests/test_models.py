@@ -6,11 +6,10 @@ import copy
 import pytest
 import torch
 import torchvision.transforms.functional as TF
-from torch import nn
-
 from advrobust.errors import ConfigError
 from advrobust.models import CIFAR10_MEAN, CIFAR10_STD, Normalize, create_model
 from advrobust.registry import available
+from torch import nn
 
 EXPECTED_MODELS = {
     "cw_mnist": (1, 28, 28), "cw_cifar10": (3, 32, 32), "resnet18_cifar": (3, 32, 32)

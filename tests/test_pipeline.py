@@ -11,7 +11,6 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-
 from advrobust import cli
 from advrobust.errors import ConfigError
 from advrobust.pipeline import BookLayout, ChapterFailed, build_book, provenance, run_chapters

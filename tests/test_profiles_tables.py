@@ -4,7 +4,6 @@ import math
 import pandas as pd
 import pytest
 import torch
-
 from advrobust import profiles
 from advrobust.attacks import create_attack
 from advrobust.errors import ConfigError

@@ -10,8 +10,6 @@ from dataclasses import replace
 
 import pytest
 import torch
-from torch import nn
-
 from advrobust.errors import ConfigError
 from advrobust.models import create_model
 from advrobust.training import (
@@ -24,6 +22,7 @@ from advrobust.training import (
     trained_model,
 )
 from advrobust.training import cache as cache_module
+from torch import nn
 
 CPU = torch.device("cpu")
 

@@ -5,5 +5,5 @@ Importing the package registers every model, dataset and attack with :mod:`advro
 from . import attacks, data, models, registry
 from .errors import AdvRobustError, ConfigError, DataError
 
-__all__ = ["attacks", "data", "models", "registry", "AdvRobustError", "ConfigError", "DataError"]
+__all__ = ["AdvRobustError", "ConfigError", "DataError", "attacks", "data", "models", "registry"]
 __version__ = "0.1.0"

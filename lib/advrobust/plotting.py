@@ -1,7 +1,7 @@
 """Figures of the book: one style, and the few plot kinds the chapters share."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -10,8 +10,9 @@ Notebooks never branch on the profile: they ask this module for the settings of 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .errors import ConfigError
 from .training import TrainConfig
@@ -42,6 +43,7 @@ class WhiteBoxSettings:
     cw_steps: int  # Adam iterations per value of c (C&W use 10,000 with early abort)
     cw_binary_steps: int  # binary-search steps over c (C&W: 9)
     cw_initial_const: float  # first c of the search (C&W: 1e-3)
+    cw_lr: float  # Adam's step size (C&W: 1e-2, with 10,000 steps; larger with fewer steps)
     deepfool_steps: int  # DeepFool's maximum iterations (its paper: 50)
 
     def pgd_kwargs(self, eps: float) -> dict[str, Any]:
@@ -56,11 +58,12 @@ class WhiteBoxSettings:
         }
 
     def cw_kwargs(self) -> dict[str, Any]:
-        """C&W L2 settings (Adam lr 1e-2 and κ = 0 are C&W's defaults)."""
+        """C&W L2 settings (κ = 0, C&W's default)."""
         return {
             "steps": self.cw_steps,
             "binary_search_steps": self.cw_binary_steps,
             "initial_const": self.cw_initial_const,
+            "lr": self.cw_lr,
         }
 
     def deepfool_kwargs(self) -> dict[str, Any]:
@@ -96,7 +99,7 @@ _WHITEBOX = {
                           lr=1e-3, train_subset=2048, seed=0),
         n_test=500, n_curve=32, n_attack=16, n_examples_shown=4,
         eps_linf=(0.1, 0.3), eps_l2=(1.0, 3.0),
-        pgd_steps=5, pgd_restarts=1, cw_steps=30, cw_binary_steps=3, cw_initial_const=1.0,
+        pgd_steps=5, pgd_restarts=1, cw_steps=30, cw_binary_steps=3, cw_initial_const=1.0, cw_lr=0.05,
         deepfool_steps=20,
     ),
     "quick": WhiteBoxSettings(
@@ -104,7 +107,7 @@ _WHITEBOX = {
                           lr=1e-3, schedule="cosine", seed=0),
         n_test=None, n_curve=500, n_attack=100, n_examples_shown=6,
         eps_linf=_MNIST_LINF, eps_l2=_MNIST_L2,
-        pgd_steps=40, pgd_restarts=1, cw_steps=200, cw_binary_steps=6, cw_initial_const=0.1,
+        pgd_steps=40, pgd_restarts=1, cw_steps=200, cw_binary_steps=5, cw_initial_const=1.0, cw_lr=0.05,
         deepfool_steps=50,
     ),
     # CW17's training recipe (SGD, lr 0.01, momentum 0.9, batch 128, 50 epochs) and the thesis's
@@ -114,7 +117,7 @@ _WHITEBOX = {
                           lr=0.01, momentum=0.9, nesterov=True, seed=0),
         n_test=None, n_curve=1000, n_attack=100, n_examples_shown=8,
         eps_linf=_MNIST_LINF, eps_l2=_MNIST_L2,
-        pgd_steps=100, pgd_restarts=10, cw_steps=10_000, cw_binary_steps=9, cw_initial_const=1e-3,
+        pgd_steps=100, pgd_restarts=10, cw_steps=10_000, cw_binary_steps=9, cw_initial_const=1e-3, cw_lr=1e-2,
         deepfool_steps=50,
     ),
 }

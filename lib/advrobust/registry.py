@@ -9,7 +9,8 @@ Unknown names raise :class:`~advrobust.errors.ConfigError` listing the valid one
 """
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .errors import ConfigError
 

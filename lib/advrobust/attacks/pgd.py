@@ -60,7 +60,7 @@ class PGD(BudgetedAttack):
     """
 
     name = "pgd"
-    ball: ClassVar[type[LinfBall] | type[L2Ball]] = LinfBall
+    ball: ClassVar[type[LinfBall | L2Ball]] = LinfBall
 
     def __init__(
         self,

@@ -12,8 +12,8 @@ import logging
 import os
 import tarfile
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from tqdm import tqdm
 

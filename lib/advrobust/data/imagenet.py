@@ -7,8 +7,9 @@ holding ``train/`` and ``val/``). Images are too many to hold in memory, so this
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import DataError, require
 from .files import DATA_ENV, data_root

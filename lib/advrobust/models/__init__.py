@@ -21,9 +21,9 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
 
 
 __all__ = [
-    "BasicBlock",
     "CIFAR10_MEAN",
     "CIFAR10_STD",
+    "BasicBlock",
     "CarliniWagnerCNN",
     "CifarResNet",
     "Normalize",

@@ -8,10 +8,10 @@ from .config import OPTIMIZERS, SCHEDULES, TrainConfig
 from .loop import BatchObjective, History, cross_entropy_objective, place_model, train
 
 __all__ = [
-    "BatchObjective",
-    "History",
     "OPTIMIZERS",
     "SCHEDULES",
+    "BatchObjective",
+    "History",
     "TrainConfig",
     "cache_root",
     "cross_entropy_objective",
