@@ -134,9 +134,13 @@ for name, result, what in (
 
 # %% [markdown]
 # Every adversarial image above is still, to a person, the digit it was; the network now reports
-# another class, often with high confidence. The $L_2$ norms of these perturbations are around
-# one, while the image itself has an $L_2$ norm near nine: the change is a small fraction of the
-# signal, spread over many pixels.
+# another class. The $L_2$ norms of these perturbations are around one, while the image itself has
+# an $L_2$ norm near nine: the change is a small fraction of the signal, spread over many pixels.
+#
+# The adversarial confidences sit near 50%: C&W looks for the *smallest* change that flips the
+# decision, so the wrong class wins by a hair. Asking for a margin $\kappa > 0$ in its loss
+# (2.6) buys a confident mistake, like the thesis's "piano", at the price of a larger change
+# (exercise 2).
 
 # %%
 summary = {
@@ -157,7 +161,9 @@ summary
 #
 # 1. Re-run the cell above with `target = (y + 5) % 10`. Which targets are hardest (largest $L_2$)
 #    for each digit? Why might "4 → 9" be easy and "1 → 0" hard?
-# 2. Replace `"cw_l2"` by `"pgd"` with `eps=0.3, steps=40` (an $L_\infty$ attack). How do the
+# 2. Pass `kappa=5` (and then 20) to the C&W attack. How do the confidences and the $L_2$ norms
+#    of the adversarial examples change?
+# 3. Replace `"cw_l2"` by `"pgd"` with `eps=0.3, steps=40` (an $L_\infty$ attack). How do the
 #    perturbations look different? Compute both perturbations' $L_2$ and $L_\infty$ norms.
-# 3. Table 1.1 of the thesis fools a text classifier by changing one character. What makes the
+# 4. Table 1.1 of the thesis fools a text classifier by changing one character. What makes the
 #    text domain harder to attack than images? (Hint: Chapter 3 and the discrete input space.)

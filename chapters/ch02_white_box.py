@@ -357,7 +357,7 @@ results.figure(
 #
 # 1. **Restarts.** Re-run the $L_\infty$ curves with `restarts=5` for PGD. The per-example worst
 #    case over restarts can only lower robust accuracy: by how much does it here?
-# 2. **Confidence.** Set C&W's `confidence` ($\kappa$ in (2.6)) to 5 and 20. How does the average
+# 2. **Confidence.** Set C&W's `kappa` ($\kappa$ in (2.6)) to 5 and 20. How does the average
 #    $L_2$ change, and why would a larger $\kappa$ transfer better to another model?
 # 3. **Linear intuition.** For a linear classifier $w^\top x + b$, show that FGSM with budget
 #    $\varepsilon$ changes the logit by $\varepsilon\|w\|_1$, and that the minimal $L_2$ change is

@@ -38,29 +38,28 @@ def adversarial_examples_figure(
     adv_confidence: Sequence[float],
     profile: str,
 ) -> Figure:
-    """Figure 1.1's layout: original, perturbation, adversarial example, one row per example.
+    """Figure 1.1's layout: rows original, perturbation, adversarial example; one column per example.
 
-    The perturbation is shown on a symmetric diverging scale (its own max |delta| per row), titled
-    with its L2 and L-infinity norms.
+    Each perturbation is shown on its own symmetric diverging scale (max |delta|) and titled with
+    its L2 and L-infinity norms; images are titled with the predicted label and its confidence.
     """
-    rows = x.shape[0]
-    fig, axes = plt.subplots(rows, 3, figsize=(6.6, 2.3 * rows), squeeze=False)
-    for i in range(rows):
-        delta = (x_adv[i] - x[i]).float()
+    columns = x.shape[0]
+    gray = x.shape[1] == 1
+    fig, axes = plt.subplots(3, columns, figsize=(1.9 * columns, 6.4), squeeze=False)
+    for j in range(columns):
+        delta = (x_adv[j] - x[j]).float()
         scale = float(delta.abs().max().clamp_min(1e-12))
-        gray = x.shape[1] == 1
-        axes[i, 0].imshow(_as_image(x[i]), cmap="gray" if gray else None, vmin=0, vmax=1)
-        axes[i, 0].set_title(f"{clean_label[i]} ({clean_confidence[i]:.0%})")
-        axes[i, 1].imshow(_as_image(delta.mean(0, keepdim=True)), cmap="RdBu_r", vmin=-scale, vmax=scale)
-        axes[i, 1].set_title(
-            f"perturbation\nL2 {delta.norm():.2f}, L∞ {delta.abs().max():.2f}", fontsize="small"
-        )
-        axes[i, 2].imshow(_as_image(x_adv[i]), cmap="gray" if gray else None, vmin=0, vmax=1)
-        axes[i, 2].set_title(f"{adv_label[i]} ({adv_confidence[i]:.0%})")
-        for ax in axes[i]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    axes[0, 0].set_ylabel("original")
+        axes[0, j].imshow(_as_image(x[j]), cmap="gray" if gray else None, vmin=0, vmax=1)
+        axes[0, j].set_title(f"{clean_label[j]}\n({clean_confidence[j]:.0%})", fontsize="small")
+        axes[1, j].imshow(_as_image(delta.mean(0, keepdim=True)), cmap="RdBu_r", vmin=-scale, vmax=scale)
+        axes[1, j].set_title(f"L2 {delta.norm():.2f}\nL∞ {delta.abs().max():.2f}", fontsize="small")
+        axes[2, j].imshow(_as_image(x_adv[j]), cmap="gray" if gray else None, vmin=0, vmax=1)
+        axes[2, j].set_title(f"{adv_label[j]}\n({adv_confidence[j]:.0%})", fontsize="small")
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for row, label in enumerate(("original", "perturbation", "adversarial")):
+        axes[row, 0].set_ylabel(label)
     fig.tight_layout()
     return stamp(fig, profile)
 
