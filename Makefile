@@ -27,7 +27,6 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	# torchattacks pins requests~=2.25 (conflicts with Sphinx); its real needs are already installed.
 	$(PY) -m pip install -q --no-deps torchattacks==3.5.1
-	$(PY) -m ipykernel install --user --name advrobust --display-name "advrobust (Python 3)" >/dev/null
 	touch $@
 
 book: env
