@@ -212,11 +212,11 @@ for norm, frame in (("L∞", linf_curves), ("L2", l2_curves)):
     )
 
 # %% [markdown]
-# Two sanity checks the field expects of any robustness curve {cite}`athalye2018obfuscated` hold
-# here: accuracy falls monotonically as $\varepsilon$ grows and reaches about zero at large
-# $\varepsilon$, and the iterative attack (PGD) is at least as strong as the single-step one (FGSM)
-# at every $\varepsilon$. On this undefended network, PGD-40 at the customary MNIST budget
-# $\varepsilon = 0.3$ leaves essentially nothing.
+# The field expects any robustness curve to pass a few sanity checks {cite}`athalye2018obfuscated`:
+# accuracy falls monotonically as $\varepsilon$ grows and reaches about zero at large
+# $\varepsilon$, and the iterative attack (PGD) is at least as strong as the single-step one
+# (FGSM) at every $\varepsilon$. A curve that fails them points at a weak attack or at gradient
+# masking. The table below computes each check on this run's curves.
 
 # %%
 pgd_at_03 = linf_curves.query("attack == 'PGD' and abs(eps - 0.3) < 1e-9")["robust_accuracy"]
@@ -241,6 +241,10 @@ checks = pd.DataFrame(
 results.table(
     checks, "sanity_checks", caption="Gradient-masking sanity checks on the robust-accuracy curves."
 )
+
+# %% [markdown]
+# On this undefended network, PGD at the customary MNIST budget $\varepsilon = 0.3$ leaves a
+# robust accuracy of {glue:text}`ch2_pgd_robust_accuracy_eps03:.1%`.
 
 # %% [markdown]
 # ## The C&W $L_2$ distortion distribution
