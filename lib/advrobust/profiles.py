@@ -110,10 +110,13 @@ _WHITEBOX = {
         pgd_steps=40, pgd_restarts=1, cw_steps=200, cw_binary_steps=5, cw_initial_const=1.0, cw_lr=0.05,
         deepfool_steps=50,
     ),
-    # CW17's training recipe (SGD, lr 0.01, momentum 0.9, batch 128, 50 epochs) and the thesis's
-    # 100 attacked examples; C&W with its own defaults (9 binary steps from c = 1e-3).
+    # CW17's training recipe (train_models.py: SGD, lr 0.01, momentum 0.9, Nesterov, batch 16,
+    # 50 epochs), which §2.5 defers to, and the thesis's 100 attacked examples; C&W with its own
+    # defaults (9 binary steps from c = 1e-3). Not reproduced: CW17 holds out 20% of the training
+    # set for validation and has dropout after the first hidden layer only (we follow the
+    # attackbox port: after both). With batch 128 instead of 16 this recipe reached 99.31%.
     "paper": WhiteBoxSettings(
-        train=TrainConfig(model="cw_mnist", dataset="mnist", epochs=50, batch_size=128, optimizer="sgd",
+        train=TrainConfig(model="cw_mnist", dataset="mnist", epochs=50, batch_size=16, optimizer="sgd",
                           lr=0.01, momentum=0.9, nesterov=True, seed=0),
         n_test=None, n_curve=1000, n_attack=100, n_examples_shown=8,
         eps_linf=_MNIST_LINF, eps_l2=_MNIST_L2,
