@@ -170,7 +170,8 @@ results.figure(
     robust_accuracy_plot(linf_curves, "L∞", profile),
     "robust_accuracy_linf",
     caption=f"Robust accuracy against the L∞ budget ε on {len(curve_idx)} correctly classified MNIST "
-    f"test images (PGD: {settings.pgd_steps} steps, {settings.pgd_restarts} restart(s), worst case per example).",
+    f"test images (PGD: {settings.pgd_steps} steps, {settings.pgd_restarts} restart(s), worst case per example). "
+    "The thesis gives no white-box robust-accuracy curve for MNIST, so there is no thesis line.",
 )
 
 # %%
@@ -200,7 +201,8 @@ results.figure(
     robust_accuracy_plot(l2_curves, "L2", profile),
     "robust_accuracy_l2",
     caption="Robust accuracy against the L2 budget ε. PGD-L2 is budgeted; for C&W L2 and DeepFool the "
-    f"curve is the share of the {len(attack_idx)} attacked examples whose minimal distortion exceeds ε.",
+    f"curve is the share of the {len(attack_idx)} attacked examples whose minimal distortion exceeds ε. "
+    "Thesis (Table 2.2): C&W reaches L2 ≤ 1.5 on 99% of MNIST examples, a C&W curve of 1% at ε = 1.5.",
 )
 
 # %%
@@ -208,7 +210,8 @@ for norm, frame in (("L∞", linf_curves), ("L2", l2_curves)):
     results.table(
         frame.pivot_table(index="attack", columns="eps", values="robust_accuracy"),
         f"robust_accuracy_vs_eps_{'linf' if norm == 'L∞' else 'l2'}",
-        caption=f"Robust accuracy (share of correctly classified examples) at each {norm} budget ε.",
+        caption=f"Robust accuracy (share of correctly classified examples) at each {norm} budget ε. "
+        "The thesis reports no such table for MNIST; Table 2.2 below is the one to compare.",
     )
 
 # %% [markdown]
@@ -239,7 +242,10 @@ checks = pd.DataFrame(
     }
 )
 results.table(
-    checks, "sanity_checks", caption="Gradient-masking sanity checks on the robust-accuracy curves."
+    checks,
+    "sanity_checks",
+    caption="Gradient-masking sanity checks on the robust-accuracy curves (checks of ours; the "
+    "thesis reports none for this model).",
 )
 
 # %% [markdown]
@@ -257,7 +263,8 @@ stats = pd.DataFrame({label: distortion_stats(r) for label, r in minimal.items()
 results.table(
     stats,
     "minimal_distortion_stats",
-    caption=f"Distortion statistics over {len(attack_idx)} attacked examples.",
+    caption=f"Distortion statistics over {len(attack_idx)} attacked examples. Thesis (Table 2.2): C&W "
+    "average L2 0.88 on MNIST; it reports no DeepFool number.",
 )
 results.figure(
     distortion_histogram(
