@@ -2,8 +2,8 @@
 
 Importing the package registers every model, dataset and attack with :mod:`advrobust.registry`.
 """
-from . import attacks, data, models, registry
+from . import attacks, blackbox, data, models, registry
 from .errors import AdvRobustError, ConfigError, DataError
 
-__all__ = ["AdvRobustError", "ConfigError", "DataError", "attacks", "data", "models", "registry"]
+__all__ = ["AdvRobustError", "ConfigError", "DataError", "attacks", "blackbox", "data", "models", "registry"]
 __version__ = "0.1.0"

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from .errors import ConfigError
 
-KINDS = ("model", "dataset", "attack", "defense")
+KINDS = ("model", "dataset", "attack", "blackbox", "defense")
 _REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {kind: {} for kind in KINDS}
 
 F = TypeVar("F", bound=Callable[..., Any])

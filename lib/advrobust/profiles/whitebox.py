@@ -1,30 +1,13 @@
-"""Profiles: the one knob that sets the scale of every experiment.
-
-* ``smoke``: seconds per notebook, for the tests;
-* ``quick``: the default; the whole book on a 2-core CPU, on real data at reduced size, showing
-  the thesis's qualitative claims;
-* ``paper``: the thesis's own settings (datasets, architectures, epochs, example counts), for a GPU.
-
-Notebooks never branch on the profile: they ask this module for the settings of their experiment
-(``whitebox(profile)``) and use the fields.
-"""
+"""Settings of Chapter 1 and §2.1–2.2 (white-box attacks on the C&W MNIST CNN)."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConfigError
-from .training import TrainConfig
-
-PROFILES = ("smoke", "quick", "paper")
-
-
-def check_profile(profile: str) -> str:
-    """Return ``profile`` if it is known, else raise a one-line :class:`ConfigError`."""
-    if profile not in PROFILES:
-        raise ConfigError(f"unknown profile {profile!r}; available: {', '.join(PROFILES)}")
-    return profile
+from ..errors import ConfigError
+from ..training import TrainConfig
+from .base import check_profile
 
 
 @dataclass(frozen=True)
