@@ -8,11 +8,14 @@ The template method :meth:`BlackBoxAttack.run` does what must never differ betwe
    reach the goal (misclassified, or already the target class), as the thesis does (§2.5);
 3. build the oracle (:class:`~advrobust.blackbox.oracle.HardLabelOracle` or
    :class:`~advrobust.blackbox.oracle.ScoreOracle`) and hand it to the subclass's ``_attack``;
-4. return the oracle's best adversarial input per example, judged by one more forward pass (not
-   charged), with the query counts and the :class:`~advrobust.blackbox.oracle.QueryTrace`.
+4. return the oracle's best adversarial input per example with the query counts and the
+   :class:`~advrobust.blackbox.oracle.QueryTrace`.
 
 Because the returned input is the best point the oracle itself saw to be adversarial, an attack
 cannot report a distortion it did not verify, and distances are always measured after clipping.
+Success is that verdict of the query. Hard-label attacks end within a bisection tolerance (~1e-6)
+of the decision boundary, where logits tie to float precision: evaluating the returned input again
+in a batch of another size may, rarely, round the other way, so it is not re-judged.
 """
 from __future__ import annotations
 
@@ -109,8 +112,8 @@ class BlackBoxAttack(ABC):
             generator = torch.Generator(device=x0.device).manual_seed(self.seed)
             if bool(active.any()):
                 self._attack(oracle, active, starts, generator)
-            x_adv = oracle.best_x
-            success = goal_reached(self.model(x_adv).argmax(dim=1), labels, target)
+            success = ~active | (oracle.best_distance < float("inf"))
+        x_adv = oracle.best_x
         return BlackBoxResult(
             x_adv=x_adv,
             success=success,
