@@ -118,3 +118,29 @@ def image_grid(
         axes[row, 0].set_ylabel(label, fontsize=9)
     fig.tight_layout()
     return stamp(fig, profile)
+
+
+def query_curves_figure(
+    panels: Mapping[str, pd.DataFrame],
+    y: str,
+    profile: str,
+    ylabel: str,
+    references: Mapping[str, Mapping[str, float]] | None = None,
+) -> Figure:
+    """One panel per entry of ``panels``: ``y`` against ``queries``, one line per ``attack``.
+
+    The layout of Figures 2.5-2.8. Each frame has columns ``attack``, ``queries`` and ``y``;
+    ``references[panel]`` maps a label (e.g. the white-box C&W distortion) to a horizontal line.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.5), squeeze=False)
+    for ax, (title, frame) in zip(axes[0], panels.items()):
+        finite = frame.replace([np.inf, -np.inf], np.nan)
+        sns.lineplot(data=finite, x="queries", y=y, hue="attack", style="attack", ax=ax)
+        for label, value in ((references or {}).get(title) or {}).items():
+            ax.axhline(value, color="0.3", linestyle=":", linewidth=1.2, label=label)
+        ax.set_title(title)
+        ax.set_xlabel("queries")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return stamp(fig, profile)

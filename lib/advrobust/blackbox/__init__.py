@@ -4,6 +4,15 @@ Every attack sees the model only through a query oracle (:mod:`.oracle`), which 
 budgets queries and records the best adversarial distortion at every query count.
 """
 from .base import BlackBoxAttack, BlackBoxResult
+from .experiment import (
+    distortion_table,
+    median_curves,
+    query_grid,
+    random_targets,
+    run_attacks,
+    success_curves,
+    target_class_starts,
+)
 from .opt import OPTAttack
 from .oracle import HardLabelOracle, QueryOracle, QueryTrace, ScoreOracle
 from .sign_opt import SVMOPT, SignOPT, ZOSignSGD
@@ -14,6 +23,13 @@ __all__ = [
     "SVMOPT",
     "ZOSignSGD",
     "BlackBoxAttack",
+    "distortion_table",
+    "median_curves",
+    "query_grid",
+    "random_targets",
+    "target_class_starts",
+    "run_attacks",
+    "success_curves",
     "BlackBoxResult",
     "HardLabelOracle",
     "QueryOracle",

@@ -25,3 +25,19 @@ def load_dataset(
     lookup("dataset", name)  # an unknown name is reported before anything else
     check_split(split)
     return create("dataset", name, split=split, root=data_root(root), download=download, device=device)
+
+
+def load_if_present(
+    name: str, split: str = "test", root: str | Path | None = None, device: torch.device | str | None = None
+) -> TensorData | None:
+    """Dataset ``name`` if its files are already under ``root``, else None (nothing is downloaded).
+
+    For chapters that add an optional dataset (e.g. CIFAR-10 at the ``quick`` profile) when a
+    reader has it.
+    """
+    from ..errors import DataError
+
+    try:
+        return load_dataset(name, split, root, device, download=False)
+    except DataError:
+        return None

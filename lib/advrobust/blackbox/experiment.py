@@ -1,0 +1,160 @@
+"""Running black-box attacks side by side, resumably, and reading the thesis's metrics off them.
+
+§2.5 compares attacks on the same examples by the *median distortion within x queries* and the
+*success rate within x queries at a threshold ε* (the share of examples whose best adversarial
+distortion found with at most x queries is ≤ ε), plus the average distortion of Table 2.2. All of
+them come from each run's :class:`~advrobust.blackbox.oracle.QueryTrace`, so one run to the largest
+budget gives every budget.
+
+:func:`run_attacks` caches each finished attack on disk (keyed by the attack, its settings, the
+model and the exact inputs), so an interrupted chapter resumes with the attacks still to run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ..errors import require
+from ..registry import create
+from ..training.cache import cache_root
+from ..training.checkpoint import load_checkpoint, save_atomic
+from .base import BlackBoxResult
+from .oracle import QueryTrace
+
+AttackSpecs = Mapping[str, tuple[str, Mapping[str, Any]]]  # label -> (registry name, settings)
+
+
+def run_attacks(
+    model: Any,
+    specs: AttackSpecs,
+    x: Tensor,
+    y: Tensor,
+    target: Tensor | None = None,
+    starts: Tensor | None = None,
+    *,
+    model_key: str,
+    cache_dir: Path | str | None = None,
+    progress: bool | None = None,
+) -> dict[str, BlackBoxResult]:
+    """Run every attack of ``specs`` on the same examples; finished runs are read from the cache.
+
+    ``model_key`` must identify the model's weights (e.g. its ``TrainConfig.key()``): it is part of
+    the cache key with the attack's name and settings and a hash of the inputs.
+    """
+    progress = sys.stderr.isatty() if progress is None else progress
+    results = {}
+    for label, (name, settings) in tqdm(specs.items(), desc="attacks", disable=not progress):
+        path = _cache_path(name, settings, model_key, (x, y, target, starts), cache_dir)
+        if path.is_file():
+            results[label] = _load(path, x.device)
+            continue
+        result = create("blackbox", name, model=model, **settings).run(x, y, target, starts=starts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_atomic(_state(result), path)
+        results[label] = result
+    return results
+
+
+def distortion_table(
+    results: Mapping[str, BlackBoxResult], budgets: Sequence[int], threshold: float
+) -> pd.DataFrame:
+    """Table 2.2's columns per attack and budget, over the examples the model got right.
+
+    ``avg_l2`` averages the examples with an adversarial found within the budget (every
+    direction-search and boundary attack has one from its start on), ``median_l2`` is over all of
+    them (``inf`` counts as the largest), ``success_rate`` is the share with distortion ≤ ``threshold``
+    and ``found`` the share with any adversarial example.
+    """
+    rows = []
+    for label, result in results.items():
+        best = result.best_at(list(budgets))[result.original_correct.cpu()]
+        for j, budget in enumerate(budgets):
+            values = best[:, j]
+            finite = values[values < float("inf")]
+            rows.append({
+                "attack": label,
+                "queries": int(budget),
+                "avg_l2": float(finite.mean()) if finite.numel() else float("nan"),
+                "median_l2": float(np.median(values.numpy())) if values.numel() else float("nan"),
+                "success_rate": float((values <= threshold).double().mean()),
+                "found": float((values < float("inf")).double().mean()),
+            })
+    return pd.DataFrame(rows)
+
+
+def median_curves(results: Mapping[str, BlackBoxResult], budgets: Sequence[int]) -> pd.DataFrame:
+    """Long table (attack, queries, median_l2) of the median best distortion within each budget."""
+    table = distortion_table(results, budgets, threshold=float("inf"))
+    return table[["attack", "queries", "median_l2"]]
+
+
+def success_curves(
+    results: Mapping[str, BlackBoxResult], budgets: Sequence[int], thresholds: Sequence[float]
+) -> pd.DataFrame:
+    """Long table (attack, threshold, queries, success_rate), as in Figure 2.8."""
+    parts = [
+        distortion_table(results, budgets, t).assign(threshold=t)[["attack", "threshold", "queries", "success_rate"]]
+        for t in thresholds
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def query_grid(max_budget: int, points: int = 40) -> list[int]:
+    """``points`` evenly spaced budgets from max_budget/points to ``max_budget``."""
+    return [int(round(v)) for v in np.linspace(max_budget / points, max_budget, points)]
+
+
+def _cache_path(
+    name: str, settings: Mapping[str, Any], model_key: str, tensors: Sequence[Tensor | None],
+    cache_dir: Path | str | None,
+) -> Path:
+    digest = hashlib.sha256(json.dumps([name, dict(settings), model_key], sort_keys=True, default=str).encode())
+    for tensor in tensors:
+        digest.update(b"none" if tensor is None else tensor.detach().cpu().contiguous().numpy().tobytes())
+    return cache_root(cache_dir) / "blackbox" / f"{name}-{digest.hexdigest()[:16]}.pt"
+
+
+def _state(result: BlackBoxResult) -> dict[str, Any]:
+    fields = ("x_adv", "success", "l2", "linf", "queries", "original_correct")
+    state: dict[str, Any] = {f: getattr(result, f).cpu() for f in fields}
+    trace = result.trace
+    state["trace"] = {"n": trace.n, "example": trace.example, "query": trace.query, "distance": trace.distance}
+    return state
+
+
+def _load(path: Path, device: torch.device) -> BlackBoxResult:
+    state = load_checkpoint(path)
+    trace = QueryTrace(**state.pop("trace"))
+    return BlackBoxResult(**{k: v.to(device) for k, v in state.items()}, trace=trace)
+
+
+def random_targets(y: Tensor, num_classes: int, seed: int) -> Tensor:
+    """(N,) a target class ≠ y per example, uniform over the others (§2.5.0.2), seeded."""
+    generator = torch.Generator().manual_seed(seed)
+    shift = torch.randint(1, num_classes, y.shape, generator=generator).to(y.device)
+    return (y + shift) % num_classes
+
+
+def target_class_starts(predicted: Tensor, images: Tensor, target: Tensor, count: int) -> Tensor:
+    """(N, count, ...) images predicted as each example's target class, the targeted starts of §2.5.0.2.
+
+    ``predicted`` (M,) are the model's labels of the candidate ``images`` (M, ...) (training
+    images in the thesis); the first ``count`` of each class are used.
+    """
+    classes = int(max(int(predicted.max()), int(target.max()))) + 1
+    table = []
+    for c in range(classes):  # over classes, not examples
+        members = (predicted == c).nonzero().squeeze(1)[:count]
+        require(members.numel() >= count, f"only {members.numel()} candidate images are predicted as class {c}; need {count}")
+        table.append(members)
+    return images[torch.stack(table)[target.to(predicted.device)]]

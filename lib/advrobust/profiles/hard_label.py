@@ -1,0 +1,139 @@
+"""Settings of the hard-label experiments of §2.5 (Table 2.2, Figures 2.5-2.9) per dataset.
+
+The thesis attacks 100 correctly classified test images per dataset with budgets of 4k/8k/14k
+(MNIST) and 4k/8k/12k (CIFAR-10) for Table 2.2 and curves up to 40k, Q = 200 for Sign-OPT and a
+Q sweep on CIFAR-10 (Figure 2.5). ``quick`` keeps MNIST at 30 images and 14k queries (the
+attacks are query-bound: about 5,000 MNIST queries per second on 2 CPU cores) and runs the side
+experiments (SVM-OPT, ZO-SignSGD, the Q sweep, targeted attacks) on 10 of them; CIFAR-10 gets
+10 images and 4k queries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+from ..training import TrainConfig
+from .base import check_profile
+from .whitebox import whitebox
+
+AttackSpecs = dict[str, tuple[str, dict[str, Any]]]
+
+# Labels used on every page, with the registry names behind them.
+UNTARGETED = {
+    "Sign-OPT": "sign_opt",
+    "OPT attack": "opt",
+    "Boundary attack": "boundary",
+    "Guessing Smart": "guessing_smart",
+}
+
+
+@dataclass(frozen=True)
+class HardLabelSettings:
+    """One dataset's hard-label experiments."""
+
+    dataset: str  # "mnist" or "cifar10"
+    train: TrainConfig  # the victim CNN (the C&W architecture of §2.5)
+    n_test: int | None  # test images for the clean accuracy (None: all)
+    n_examples: int  # correctly classified images attacked (thesis: 100)
+    budgets: tuple[int, ...]  # Table 2.2's query budgets
+    max_budget: int  # the curves run to this many queries
+    sr_threshold: float  # Table 2.2's success-rate threshold ε (MNIST 1.5, CIFAR-10 0.5)
+    attacks: tuple[str, ...]  # labels from UNTARGETED compared in Table 2.2 / Figure 2.6
+    n_side: int  # images for SVM-OPT, ZO-SignSGD, the Q sweep and the targeted attacks
+    side_budget: int  # their query budget
+    q_values: tuple[int, ...]  # extra Q values of the Sign-OPT sweep (Q = 200 is the main run)
+    n_starts: int  # target-class training images tried as targeted starts (thesis: 100)
+    seed: int = 0
+
+    def untargeted_specs(self) -> AttackSpecs:
+        """Table 2.2 / Figure 2.6: each attack at ``max_budget``."""
+        return {label: (UNTARGETED[label], self._settings(self.max_budget)) for label in self.attacks}
+
+    def svm_specs(self) -> AttackSpecs:
+        """Figure 2.5 (first two panels): Sign-OPT against SVM-OPT at ``side_budget``."""
+        return {
+            "Sign-OPT": ("sign_opt", self._settings(self.side_budget)),
+            "SVM-OPT": ("svm_opt", self._settings(self.side_budget)),
+        }
+
+    def zo_specs(self) -> AttackSpecs:
+        """Figure 2.7b: Sign-OPT against ZO-SignSGD with and without the single-query oracle."""
+        budget = self._settings(self.side_budget)
+        return {
+            "Sign-OPT": ("sign_opt", budget),
+            "ZO-SignSGD with SQO": ("zo_signsgd", {**budget, "single_query": True}),
+            "ZO-SignSGD without SQO": ("zo_signsgd", {**budget, "single_query": False}),
+        }
+
+    def q_specs(self) -> AttackSpecs:
+        """Figure 2.5 (third panel): Sign-OPT with Q directions per gradient estimate."""
+        values = sorted({*self.q_values, 200})
+        # Q = 200 is the default: its settings equal the other side runs' Sign-OPT, whose cached run is reused.
+        return {f"Q={q}": ("sign_opt", {**self._settings(self.side_budget), **({} if q == 200 else {"q": q})}) for q in values}
+
+    def targeted_specs(self) -> AttackSpecs:
+        """Figure 2.7a: targeted attacks, started from target-class training images (§2.5.0.2)."""
+        labels = [label for label in ("Sign-OPT", "OPT attack", "Boundary attack") if label in self.attacks]
+        specs = {label: (UNTARGETED[label], self._settings(self.side_budget)) for label in labels}
+        specs["SVM-OPT"] = ("svm_opt", self._settings(self.side_budget))
+        return specs
+
+    def _settings(self, budget: int) -> dict[str, Any]:
+        return {"budget": budget, "seed": self.seed}
+
+
+_ALL = tuple(UNTARGETED)
+
+_CIFAR_QUICK_TRAIN = TrainConfig(
+    model="cw_cifar10", dataset="cifar10", epochs=3, batch_size=128, optimizer="adam", lr=1e-3,
+    schedule="cosine", train_subset=20_000, seed=0,
+)
+# CW17's recipe for CIFAR-10 (train_models.py): SGD, lr 0.01, momentum 0.9, Nesterov, 50 epochs.
+_CIFAR_PAPER_TRAIN = TrainConfig(
+    model="cw_cifar10", dataset="cifar10", epochs=50, batch_size=128, optimizer="sgd", lr=0.01,
+    momentum=0.9, nesterov=True, seed=0,
+)
+
+_SETTINGS = {
+    ("smoke", "mnist"): HardLabelSettings(
+        "mnist", whitebox("smoke").train, n_test=500, n_examples=3, budgets=(300, 600), max_budget=600,
+        sr_threshold=1.5, attacks=_ALL, n_side=2, side_budget=400, q_values=(20,), n_starts=3,
+    ),
+    ("smoke", "cifar10"): HardLabelSettings(
+        "cifar10",
+        TrainConfig(model="cw_cifar10", dataset="cifar10", epochs=1, batch_size=128, optimizer="adam",
+                    lr=1e-3, train_subset=512, seed=0),
+        n_test=200, n_examples=2, budgets=(200, 400), max_budget=400, sr_threshold=0.5,
+        attacks=("Sign-OPT", "OPT attack", "Boundary attack"), n_side=0, side_budget=0, q_values=(),
+        n_starts=0,
+    ),
+    ("quick", "mnist"): HardLabelSettings(
+        "mnist", whitebox("quick").train, n_test=None, n_examples=30, budgets=(4000, 8000, 14_000),
+        max_budget=14_000, sr_threshold=1.5, attacks=_ALL, n_side=10, side_budget=8000,
+        q_values=(20, 1000), n_starts=20,
+    ),
+    ("quick", "cifar10"): HardLabelSettings(
+        "cifar10", _CIFAR_QUICK_TRAIN, n_test=2000, n_examples=10, budgets=(2000, 4000), max_budget=4000,
+        sr_threshold=0.5, attacks=("Sign-OPT", "OPT attack", "Boundary attack"), n_side=0,
+        side_budget=0, q_values=(), n_starts=0,
+    ),
+    ("paper", "mnist"): HardLabelSettings(
+        "mnist", whitebox("paper").train, n_test=None, n_examples=100, budgets=(4000, 8000, 14_000),
+        max_budget=40_000, sr_threshold=1.5, attacks=_ALL, n_side=100, side_budget=20_000,
+        q_values=(), n_starts=100,
+    ),
+    ("paper", "cifar10"): HardLabelSettings(
+        "cifar10", _CIFAR_PAPER_TRAIN, n_test=None, n_examples=100, budgets=(4000, 8000, 12_000),
+        max_budget=40_000, sr_threshold=0.5, attacks=_ALL, n_side=100, side_budget=20_000,
+        q_values=(10, 20, 50, 100, 400, 800, 1000), n_starts=100,
+    ),
+}
+
+
+def hard_label(profile: str, dataset: str) -> HardLabelSettings:
+    """Settings of the §2.5 experiments on ``dataset`` ("mnist" or "cifar10") at ``profile``."""
+    key = (check_profile(profile), dataset)
+    if key not in _SETTINGS:
+        raise ConfigError(f"no hard-label settings for dataset {dataset!r}; available: mnist, cifar10")
+    return _SETTINGS[key]

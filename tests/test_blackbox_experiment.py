@@ -1,0 +1,71 @@
+"""Reading Table 2.2's metrics off query traces, the resumable attack runner, targeted starts."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from advrobust.attacks.result import AttackResult
+from advrobust.blackbox import (
+    BlackBoxResult,
+    QueryTrace,
+    distortion_table,
+    random_targets,
+    run_attacks,
+    target_class_starts,
+)
+from test_blackbox_oracle import CountingModel
+from test_direction_search import linear_problem
+
+
+def made_up_result() -> BlackBoxResult:
+    """Three examples: found at distances 3 → 1 (queries 10, 50), 2 (query 30), and never."""
+    trace = QueryTrace(3, torch.tensor([0, 1, 0]), torch.tensor([10, 30, 50]), torch.tensor([3.0, 2.0, 1.0]))
+    zeros = torch.zeros(3)
+    return BlackBoxResult(
+        x_adv=torch.zeros(3, 2), success=torch.tensor([True, True, False]), l2=zeros, linf=zeros,
+        queries=torch.tensor([60, 60, 60]), original_correct=torch.ones(3, dtype=torch.bool), trace=trace,
+    )
+
+
+def test_distortion_table_reads_each_budget_off_the_trace() -> None:
+    table = distortion_table({"a": made_up_result()}, [20, 40, 60], threshold=1.5).set_index("queries")
+    assert table.loc[20, "avg_l2"] == pytest.approx(3.0)
+    assert table.loc[40, "avg_l2"] == pytest.approx(2.5)
+    assert table.loc[60, "avg_l2"] == pytest.approx(1.5)
+    assert table.loc[40, "median_l2"] == pytest.approx(3.0)  # {3, 2, inf}
+    assert table.loc[60, "success_rate"] == pytest.approx(1 / 3)
+    assert table.loc[20, "found"] == pytest.approx(1 / 3)
+    assert issubclass(BlackBoxResult, AttackResult)
+
+
+def test_run_attacks_resumes_from_the_cache(tmp_path) -> None:
+    model, x, y, _ = linear_problem(n=3)
+    specs = {"Sign-OPT": ("sign_opt", {"budget": 300, "seed": 0})}
+    first = run_attacks(model, specs, x, y, model_key="linear", cache_dir=tmp_path)["Sign-OPT"]
+    counting = CountingModel(model)
+    again = run_attacks(counting, specs, x, y, model_key="linear", cache_dir=tmp_path)["Sign-OPT"]
+    assert counting.rows == 0, "a cached run must not query the model"
+    assert torch.equal(first.x_adv, again.x_adv) and torch.equal(first.queries, again.queries)
+    assert torch.equal(first.best_at([100, 300]), again.best_at([100, 300]))
+    other = run_attacks(counting, specs, x[:2], y[:2], model_key="linear", cache_dir=tmp_path)
+    assert counting.rows > 0 and len(other["Sign-OPT"].queries) == 2  # other inputs: a new run
+
+
+def test_targets_differ_from_labels_and_starts_have_the_target_class() -> None:
+    y = torch.arange(10).repeat(3)
+    target = random_targets(y, 10, seed=0)
+    assert bool((target != y).all()) and set(target.tolist()) <= set(range(10))
+    images = torch.arange(40.0)[:, None]
+    predicted = torch.arange(40) % 4
+    starts = target_class_starts(predicted, images, torch.tensor([2, 0]), count=3)
+    assert starts.shape == (2, 3, 1)
+    assert (starts[0, :, 0] % 4 == 2).all() and (starts[1, :, 0] % 4 == 0).all()
+
+
+def test_cached_runs_live_in_the_blackbox_folder_of_the_cache(tmp_path) -> None:
+    model = nn.Linear(2, 2)
+    x = torch.rand(2, 2)
+    y = model(x).argmax(dim=1)
+    run_attacks(model, {"s": ("sign_opt", {"budget": 50})}, x, y, model_key="k", cache_dir=tmp_path)
+    assert [p.parent.name for p in tmp_path.rglob("*.pt")] == ["blackbox"]
