@@ -61,6 +61,8 @@ def test_targets_differ_from_labels_and_starts_have_the_target_class() -> None:
     starts = target_class_starts(predicted, images, torch.tensor([2, 0]), count=3)
     assert starts.shape == (2, 3, 1)
     assert (starts[0, :, 0] % 4 == 2).all() and (starts[1, :, 0] % 4 == 0).all()
+    rare = target_class_starts(torch.tensor([0, 1, 1, 1]), images[:4], torch.tensor([0]), count=3)
+    assert rare[0, :, 0].tolist() == [0.0, 0.0, 0.0]
 
 
 def test_cached_runs_live_in_the_blackbox_folder_of_the_cache(tmp_path) -> None:

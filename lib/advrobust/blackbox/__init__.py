@@ -4,6 +4,7 @@ Every attack sees the model only through a query oracle (:mod:`.oracle`), which 
 budgets queries and records the best adversarial distortion at every query count.
 """
 from .base import BlackBoxAttack, BlackBoxResult
+from .boundary import BoundaryAttack
 from .experiment import (
     distortion_table,
     median_curves,
@@ -13,11 +14,14 @@ from .experiment import (
     success_curves,
     target_class_starts,
 )
+from .guessing_smart import GuessingSmart
 from .opt import OPTAttack
 from .oracle import HardLabelOracle, QueryOracle, QueryTrace, ScoreOracle
 from .sign_opt import SVMOPT, SignOPT, ZOSignSGD
 
 __all__ = [
+    "BoundaryAttack",
+    "GuessingSmart",
     "OPTAttack",
     "SignOPT",
     "SVMOPT",

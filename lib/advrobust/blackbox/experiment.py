@@ -149,12 +149,14 @@ def target_class_starts(predicted: Tensor, images: Tensor, target: Tensor, count
     """(N, count, ...) images predicted as each example's target class, the targeted starts of §2.5.0.2.
 
     ``predicted`` (M,) are the model's labels of the candidate ``images`` (M, ...) (training
-    images in the thesis); the first ``count`` of each class are used.
+    images in the thesis); the first ``count`` of each target class are used, repeated in turn
+    when fewer exist (a weak model may rarely predict some class).
     """
-    classes = int(max(int(predicted.max()), int(target.max()))) + 1
     table = []
-    for c in range(classes):  # over classes, not examples
-        members = (predicted == c).nonzero().squeeze(1)[:count]
-        require(members.numel() >= count, f"only {members.numel()} candidate images are predicted as class {c}; need {count}")
-        table.append(members)
+    for c in range(int(target.max()) + 1):  # over classes, not examples
+        members = (predicted == c).nonzero().squeeze(1)
+        require(members.numel() > 0 or not bool((target == c).any()),
+                f"no candidate image is predicted as target class {c}; use more candidates")
+        table.append(members[torch.arange(count, device=members.device) % max(members.numel(), 1)]
+                     if members.numel() else torch.zeros(count, dtype=torch.long, device=predicted.device))
     return images[torch.stack(table)[target.to(predicted.device)]]
