@@ -15,13 +15,17 @@ from .experiment import (
     target_class_starts,
 )
 from .guessing_smart import GuessingSmart
+from .nes import NES
 from .opt import OPTAttack
 from .oracle import HardLabelOracle, QueryOracle, QueryTrace, ScoreOracle
 from .sign_opt import SVMOPT, SignOPT, ZOSignSGD
+from .zoo import ZOO
 
 __all__ = [
     "BoundaryAttack",
     "GuessingSmart",
+    "NES",
+    "ZOO",
     "OPTAttack",
     "SignOPT",
     "SVMOPT",

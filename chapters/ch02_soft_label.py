@@ -1,0 +1,300 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2.3 Soft-label black-box attacks: ZOO and NES
+#
+# The white-box attacks of the previous page back-propagate through the network. A deployed model
+# rarely allows that: the attacker can only send an input $x$ and read the answer. In the
+# **soft-label** (score-based) setting of §2.3 the answer is the vector of class probabilities,
+# the softmax output; in the hard-label setting of §2.4 it will be the top-1 label alone.
+#
+# A first answer to the black-box setting was the *transfer attack* (Papernot et al. 2017): train
+# a substitute model $\hat f$ that imitates $f$ and attack $\hat f$ with a white-box method. The
+# thesis notes that such attacks reach lower success rates with larger distortions than attacking
+# $f$ itself, which is what the two attacks of this page do: they **estimate the gradient from
+# queries** and plug the estimate into a white-box method.
+#
+# ## ZOO: coordinate-wise finite differences {cite}`chen2017zoo`
+#
+# ZOO keeps the C&W formulation (2.5), $\min_x \|x - x_0\|_2^2 + c\,L(x)$, but computes the loss
+# from the probabilities $p(x)$ the model returns:
+#
+# $$ L(x) = \max\{\log p_{y_0}(x) - \max_{j \neq y_0} \log p_j(x),\; -\kappa\}. $$
+#
+# Since $\log p_i = Z_i - \log \sum_j e^{Z_j}$, the normaliser cancels in the difference and this
+# is exactly the logit margin of (2.6): the soft labels carry all the information C&W needs. The
+# gradient is then estimated one coordinate at a time by the symmetric difference of §2.3,
+#
+# $$ \frac{\partial F(x)}{\partial x_{(i)}} \approx \frac{F(x + h e_i) - F(x - h e_i)}{2h}, $$
+#
+# with $h = 10^{-4}$. A full gradient costs $2D$ queries ($2 \times 784$ on MNIST), so ZOO never
+# forms one: each iteration draws 128 random coordinates, estimates those 128 partial derivatives
+# ($2 \times 128 + 1$ queries with the current point) and takes an ADAM step on them alone, with
+# ADAM's moments kept per coordinate. This is the cost the thesis points at: the time to estimate
+# the gradient grows with the dimension of the input.
+#
+# ## NES: antithetic Gaussian sampling (Algorithm 1) {cite}`ilyas2018nes`
+#
+# NES estimates the whole gradient at once from random directions: for $u_i \sim N(0, I)$,
+#
+# $$ g = \frac{1}{2n\sigma} \sum_{i=1}^{n} \big[f(x + \sigma u_i) - f(x - \sigma u_i)\big]\, u_i, $$
+#
+# which is Algorithm 1 of the thesis: each pair costs two queries whatever the dimension, and
+# evaluating both $x + \sigma u_i$ and $x - \sigma u_i$ (antithetic sampling) cancels the even
+# terms of the Taylor expansion. The estimate is the gradient of a Gaussian-smoothed loss, and
+# Ilyas et al. use it inside $L_\infty$ projected gradient descent: $x \leftarrow \Pi_{\varepsilon}
+# (x - \eta\,\mathrm{sign}(g))$, stopping as soon as the label flips. With $n$ pairs the estimate
+# is far noisier than the true gradient in $D = 784$ dimensions, but only its signs are used.
+#
+# ## How the queries are counted
+#
+# Both attacks see the model only through a query oracle (`ScoreOracle`) that returns the
+# probabilities, clips every query to $[0, 1]$, counts one query per input row, refuses queries
+# beyond the budget and records the best adversarial query of each example. The probe points
+# count like any other query, and a single run gives the success rate at every budget.
+
+# %% tags=["parameters"]
+profile = "quick"  # smoke | quick | paper
+device = "auto"
+seed = 0
+results_dir = "results"
+
+# %%
+import pandas as pd
+import torch
+from advrobust import profiles
+from advrobust.attacks import create_attack
+from advrobust.blackbox import distortion_table, query_grid, run_attacks
+from advrobust.blackbox.nes import NES
+from advrobust.blackbox.zoo import ZOO
+from advrobust.data import load_dataset
+from advrobust.evaluation import clean_accuracy, correctly_classified, predict
+from advrobust.plotting import image_grid, query_curves_figure, use_book_style
+from advrobust.profiles.score_based import score_based
+from advrobust.report import Results
+from advrobust.runtime import resolve_device, seed_everything
+from advrobust.training import trained_model
+
+settings = score_based(profile)
+whitebox_settings = profiles.whitebox(profile)
+dev = resolve_device(device)
+seed_everything(seed)
+use_book_style()
+results = Results(results_dir, profile)
+
+# %% [markdown]
+# ## The victim and the attacked images
+#
+# The C&W MNIST network of the white-box page (the same trained checkpoint, shared through the
+# cache). As in the thesis, only correctly classified test images are attacked.
+
+# %%
+model = trained_model(settings.train, device=dev)
+test = load_dataset("mnist", "test", device=dev).subset(settings.n_test, seed=seed)
+pool = correctly_classified(model, test.x, test.y)
+chosen = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[: settings.n_examples]]
+x, y = test.x[chosen], test.y[chosen]
+print(f"MNIST test accuracy {clean_accuracy(model, test.x, test.y):.2%} on {len(test)} images; "
+      f"attacking {len(y)} correctly classified ones.")
+
+# %% [markdown]
+# ## Running the attacks
+#
+# ZOO minimises the $L_2$ objective under a budget of {glue:text}`sl_zoo_budget` queries per image;
+# NES looks for an adversarial example inside the $L_\infty$ ball of radius
+# $\varepsilon$ = {glue:text}`sl_nes_eps` with at most {glue:text}`sl_nes_budget` queries. Finished
+# runs are cached on disk, so an interrupted page resumes. As references, the white-box C&W $L_2$
+# attack and PGD at the same $\varepsilon$ run on the same images with the settings of the
+# white-box page.
+
+# %%
+results.glue("sl_zoo_budget", f"{settings.zoo_budget:,}")
+results.glue("sl_nes_budget", f"{settings.nes_budget:,}")
+results.glue("sl_nes_eps", settings.nes_eps)
+black_box = run_attacks(
+    model,
+    {"ZOO (L2)": (ZOO.name, settings.zoo_kwargs()), "NES (L∞)": (NES.name, settings.nes_kwargs())},
+    x, y, model_key=settings.train.key(),
+)
+zoo, nes = black_box["ZOO (L2)"], black_box["NES (L∞)"]
+cw = create_attack("cw_l2", model, **whitebox_settings.cw_kwargs()).run(x, y)
+pgd = create_attack("pgd", model, **whitebox_settings.pgd_kwargs(settings.nes_eps)).run(x, y)
+
+# %% [markdown]
+# ## Success, distortion and queries
+#
+# For each attack: the share of images it made adversarial, the distortion of those adversarial
+# examples in the attack's own norm, and the queries it used. A white-box "query" is one forward
+# and backward pass. ZOO keeps minimising the distortion until its budget is spent, so it usually
+# uses all of it; the column "queries to first success" reads from the oracle's trace when the first
+# adversarial query of each image came.
+
+# %%
+def first_success(result) -> float:
+    """Median query number of each example's first adversarial query (from the trace)."""
+    trace = result.trace
+    first = torch.full((trace.n,), float("inf"), dtype=torch.float64)
+    first.scatter_reduce_(0, trace.example, trace.query.double(), reduce="amin")
+    return float(first[first < float("inf")].median()) if bool((first < float("inf")).any()) else float("nan")
+
+
+def row(label: str, access: str, norm: str, result, first: float) -> dict:
+    distances = (result.l2 if norm == "L2" else result.linf)[result.broken].double()
+    return {
+        "attack": label, "access": access, "norm": norm, "success rate": result.success_rate,
+        "mean distortion": float(distances.mean()) if distances.numel() else float("nan"),
+        "median distortion": float(distances.quantile(0.5)) if distances.numel() else float("nan"),
+        "mean queries used": float(result.queries.double().mean()),
+        "median queries to first success": first,
+    }
+
+
+summary = pd.DataFrame([
+    row("ZOO", "probabilities", "L2", zoo, first_success(zoo)),
+    row("C&W", "gradients (white-box)", "L2", cw, float("nan")),
+    row(f"NES (ε = {settings.nes_eps})", "probabilities", "L∞", nes, first_success(nes)),
+    row(f"PGD (ε = {settings.nes_eps})", "gradients (white-box)", "L∞", pgd, float("nan")),
+]).set_index("attack")
+results.table(
+    summary.round(3),
+    "soft_label_summary",
+    caption=(f"ZOO and NES against the MNIST CNN on {len(y)} correctly classified test images, beside the "
+             "white-box C&W L2 and PGD attacks on the same images (queries = gradient steps for these). "
+             "The thesis reports no experiment for §2.3, so there is no thesis column."),
+)
+
+# %% [markdown]
+# ## Success against queries
+#
+# The oracle's trace gives, for every budget $x$, the share of images with an adversarial query
+# among their first $x$ queries, and the smallest distortion found so far. The dotted lines are the
+# white-box attacks on the same images.
+
+# %%
+zoo_grid, nes_grid = query_grid(settings.zoo_budget), query_grid(settings.nes_budget)
+zoo_curves = distortion_table({"ZOO": zoo}, zoo_grid, threshold=1.5)
+nes_curves = distortion_table({"NES": nes}, nes_grid, threshold=settings.nes_eps)
+success_panels = {
+    "ZOO (L2)": pd.concat([
+        zoo_curves.assign(attack="ZOO: any adversarial", share=zoo_curves.found),
+        zoo_curves.assign(attack="ZOO: L2 ≤ 1.5", share=zoo_curves.success_rate),
+    ]),
+    f"NES (L∞, ε = {settings.nes_eps})": nes_curves.assign(attack="NES", share=nes_curves.found),
+}
+cw_within = float((cw.broken & (cw.l2 <= 1.5)).double().mean())
+results.figure(
+    query_curves_figure(
+        success_panels, "share", profile, "success rate",
+        references={"ZOO (L2)": {"C&W: L2 ≤ 1.5": cw_within},
+                    f"NES (L∞, ε = {settings.nes_eps})": {f"PGD, ε = {settings.nes_eps}": pgd.success_rate}},
+    ),
+    "soft_label_success_vs_queries",
+    caption=("Success rate against queries: for ZOO, the share of images with any adversarial query and "
+             "with one of L2 ≤ 1.5 (Table 2.2's MNIST threshold); for NES, with an adversarial query inside "
+             "the ε-ball. Dotted lines: the white-box C&W and PGD attacks on the same images. The thesis "
+             "has no figure for §2.3."),
+)
+results.figure(
+    query_curves_figure(
+        {"ZOO (L2)": zoo_curves.assign(attack="ZOO")}, "median_l2", profile, "median L2 distortion",
+        references={"ZOO (L2)": {"C&W median": cw.median_l2}},
+    ),
+    "zoo_median_l2_vs_queries",
+    caption=("ZOO's median L2 distortion against queries (an image with no adversarial query yet counts "
+             "as infinite, so the curve starts once half of the images have one). Dotted line: the white-box "
+             "C&W median on the same images. The thesis has no figure for §2.3."),
+)
+
+# %% [markdown]
+# ## Adversarial examples
+#
+# The first few attacked digits, with the model's prediction (an image an attack did not break is
+# shown unchanged). C&W concentrates its change on and around the strokes; ZOO does too, but also
+# leaves faint noise on the background, since every coordinate it draws takes an ADAM step of about
+# the step size, whether its estimated derivative is signal or noise. NES, an $L_\infty$ attack,
+# moves many pixels by up to $\varepsilon$.
+
+# %%
+shown = min(4, len(y))
+rows = {"original": x[:shown], "ZOO": zoo.x_adv[:shown], "C&W (white-box)": cw.x_adv[:shown], "NES": nes.x_adv[:shown]}
+stacked = torch.cat(list(rows.values()))
+titles = [f"pred {p}" for p in predict(model, stacked).tolist()]
+results.figure(
+    image_grid(stacked.cpu(), titles, profile, columns=shown, row_labels=list(rows)),
+    "soft_label_examples",
+    caption="Adversarial examples of ZOO, the white-box C&W attack and NES on the same digits, with the "
+            "model's prediction. The thesis shows no examples for §2.3.",
+)
+
+# %% [markdown]
+# ## What the probabilities buy
+#
+# The numbers below are glued from this run (on the images of this page).
+
+# %%
+results.glue("sl_n", len(y))
+results.glue("sl_zoo_success", zoo.success_rate)
+results.glue("sl_zoo_median", zoo.median_l2)
+results.glue("sl_cw_median", cw.median_l2)
+results.glue("sl_cw_steps", f"{float(cw.queries.double().mean()):,.0f}")
+results.glue("sl_zoo_first", f"{first_success(zoo):,.0f}")
+results.glue("sl_nes_success", nes.success_rate)
+results.glue("sl_nes_first", f"{first_success(nes):,.0f}")
+results.glue("sl_pgd_success", pgd.success_rate)
+results.glue("sl_zoo_lr", settings.zoo_lr)
+iterations = settings.zoo_budget / (2 * settings.zoo_coords + 1)
+results.glue("sl_zoo_updates", f"{iterations * settings.zoo_coords / x[0].numel():.0f}")
+
+# %% [markdown]
+# **ZOO against C&W.** ZOO breaks {glue:text}`sl_zoo_success:.0%` of the {glue:text}`sl_n` images,
+# with a median $L_2$ of {glue:text}`sl_zoo_median:.2f`, against {glue:text}`sl_cw_median:.2f` for
+# the white-box C&W attack on the same images. Both minimise the same objective with the same loss
+# (the log-probability margin equals the logit margin); what differs is the gradient. C&W gets the
+# exact gradient of all 784 pixels from one backward pass, about {glue:text}`sl_cw_steps` of them
+# per image here; ZOO pays two queries per pixel per estimate, so with
+# {glue:text}`sl_zoo_budget` queries each pixel is updated only about {glue:text}`sl_zoo_updates`
+# times. Its first adversarial query comes after a median of
+# {glue:text}`sl_zoo_first` queries, and the distortion keeps falling after it (the median-$L_2$
+# figure): ZOO's own setting on MNIST is 3,000 iterations, about 770,000 queries per image, which
+# the `paper` profile runs. At reduced profiles ZOO's ADAM step is raised from 0.01 to
+# {glue:text}`sl_zoo_lr` so that the pixels can move far enough within the budget, at the price of
+# a coarser optimum. The white-box page reports C&W on its own images: the thesis's C&W average on
+# MNIST is 0.88 (Table 2.2).
+#
+# **NES against PGD.** Inside the $L_\infty$ ball of radius {glue:text}`sl_nes_eps`, NES makes
+# {glue:text}`sl_nes_success:.0%` of the images adversarial, after a median of
+# {glue:text}`sl_nes_first` queries, where white-box PGD breaks {glue:text}`sl_pgd_success:.0%`. A
+# sign step needs only the signs of the gradient, and $n = 50$ Gaussian pairs get most signs of the
+# large coordinates right, which is why NES needs orders of magnitude fewer queries per step than
+# ZOO needs per full gradient. Neither number has a thesis counterpart: §2.3 describes ZOO and NES
+# as the background of the hard-label attacks and runs no experiment with them. The next pages
+# remove the probabilities altogether, leaving only the top-1 label, and compare the distortions
+# with the C&W row of Table 2.2 again.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **ZOO's step size.** Run `ZOO(model, budget=10_000, lr=0.01)` (the official step) on the images
+#    of this page. How many does it break? Each coordinate is updated about $B / (2D)$ times with
+#    budget $B$, and an ADAM step moves a coordinate by about `lr`: how large can the perturbation of
+#    one pixel become, and what does that say about the budget ZOO needs on MNIST?
+# 2. **The variance of Algorithm 1.** With `advrobust.blackbox.nes.nes_gradient`, estimate the
+#    gradient of the margin loss at one MNIST image with $n$ = 10, 100 and 1000 pairs and compute its
+#    cosine with the true gradient (back-propagate through `model`). Compare with
+#    $1/\sqrt{1 + D/n}$, the cosine expected for an isotropic estimate in $D$ dimensions, and with
+#    the cosine of the signs, which is what the PGD step uses.
+# 3. **Which loss?** Ilyas et al. ascend the cross-entropy $-\log p_{y_0}$. Print $p_{y_0}$ for the
+#    attacked images in float32: for how many is it exactly 1.0, and what is the NES estimate of
+#    $-\log p_{y_0}$ there? Explain why the margin on log-probabilities, which uses $\log p_j$ for
+#    $j \neq y_0$, does not suffer from this.
