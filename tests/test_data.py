@@ -351,7 +351,7 @@ def test_device_argument_places_both_tensors(monkeypatch, tmp_path, device):
 # --- names and splits ---------------------------------------------------------------------------
 
 def test_unknown_dataset_or_split_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="cifar10, cifar100, mnist"):
+    with pytest.raises(ConfigError, match="cifar10, cifar100, higgs, mnist"):
         load_dataset("svhn", root=tmp_path)
     with pytest.raises(ConfigError, match="'val'"):
         load_dataset("mnist", "val", root=tmp_path)

@@ -7,7 +7,7 @@
 
 Files live under :func:`data_root` (``$ADVROBUST_DATA``, else ``<repo>/data/raw``).
 """
-from . import cifar, mnist  # registers "cifar10", "cifar100" and "mnist"
+from . import cifar, higgs, mnist  # registers "cifar10", "cifar100", "higgs" and "mnist"
 from .files import data_root
 from .imagenet import imagenet_folder
 from .loading import load_dataset

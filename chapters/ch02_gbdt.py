@@ -1,0 +1,246 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2.5.0.5 Attacking gradient boosting decision trees (Table 2.1)
+#
+# A gradient boosting decision tree (GBDT) is a sum of decision trees: its decision is piecewise
+# constant on axis-aligned boxes, so it has no gradient at all, and white-box attacks that follow
+# the gradient of a loss have nothing to follow. The OPT-attack {cite}`cheng2019opt` (§2.4.2) needs only the predicted
+# label, so it applies unchanged: it minimises the distance to the decision boundary $g(\theta)$
+# over directions $\theta$ (2.15), which stays nearly continuous even for a tree ensemble (see the
+# previous page, Figure 2.3). The thesis uses it to show that GBDT models, valued for their
+# interpretability, are as easy to fool as neural networks.
+#
+# **Models (§2.5.0.5).** LightGBM (Ke et al., 2017) with "the suggested parameters in
+# github.com/Koziev/MNIST_Boosting": MNIST {cite}`lecun1998mnist` 100 trees of at most 100 leaves,
+# HIGGS (Baldi, Sadowski and Whiteson, 2014) 255 trees of at most 500 leaves, no depth limit. The remaining settings are
+# that repository's `lgb_solver.py`: learning rate 0.05, at least 100 examples per leaf, 70% of the
+# features per tree, 70% of the examples re-drawn every iteration, 256 histogram bins, no L1/L2
+# penalty (`advrobust.models.gbdt.KOZIEV_PARAMS`). That repository tunes them for MNIST (with early
+# stopping, which the thesis's fixed tree counts replace); the thesis uses them for HIGGS too.
+#
+# **Attack.** Untargeted OPT-attack in $L_2$ with the thesis's settings ($q = 20$ directions per
+# gradient estimate, $\beta = 0.005$, $t = 100$ initial directions), on correctly classified test
+# examples. MNIST pixels stay in $[0, 1]$; HIGGS features are physical quantities, so each feature
+# is kept within its observed range. Table 2.1 reports the average $L_2$ distortion reached within
+# three query budgets.
+
+# %% tags=["parameters"]
+profile = "quick"  # smoke | quick | paper
+device = "auto"  # unused: LightGBM runs on the CPU
+seed = 0
+results_dir = "results"
+
+# %%
+import itertools
+
+import pandas as pd
+import torch
+from advrobust import registry
+from advrobust.blackbox import distortion_table, query_grid
+from advrobust.data import load_dataset
+from advrobust.models import GBDTScores, roc_auc, train_gbdt
+from advrobust.plotting import image_grid, use_book_style
+from advrobust.plotting_blackbox import distortion_vs_queries_figure
+from advrobust.profiles.gbdt import gbdt
+from advrobust.report import Results
+from advrobust.runtime import seed_everything
+from advrobust.tables import beside_thesis, thesis_table
+
+settings = gbdt(profile)
+torch.set_num_threads(settings.num_threads or torch.get_num_threads())  # 0 keeps torch's default
+seed_everything(seed)
+use_book_style()
+results = Results(results_dir, profile)
+
+# %% [markdown]
+# ## The victims
+#
+# Each model is trained once and cached as a LightGBM text file under the checkpoint cache,
+# keyed by its configuration and by the data files it was trained on.
+
+# %%
+victims = {}
+rows = []
+for experiment in settings.experiments():
+    config = experiment.model
+    booster = train_gbdt(config, num_threads=settings.num_threads)
+    scores = GBDTScores(booster, num_threads=settings.num_threads)
+    train = load_dataset(config.dataset, "train", device="cpu")
+    test = load_dataset(config.dataset, "test", device="cpu")
+    raw = scores(test.x)
+    correct = raw.argmax(dim=1) == test.y
+    victims[experiment.dataset] = (experiment, scores, train, test, correct)
+    described = f"lightgbm ({config.num_trees} trees / {config.num_leaves} leaves)"
+    trained_on = len(train) if config.train_subset is None else min(config.train_subset, len(train))
+    rows.append({"dataset": experiment.dataset, "metric": "test accuracy", "value": float(correct.double().mean()),
+                 "model": described, "training examples": trained_on, "data": train.name})
+    if scores.num_classes == 2:
+        rows.append({"dataset": experiment.dataset, "metric": "AUC", "value": roc_auc(raw[:, 1] - raw[:, 0], test.y),
+                     "model": described, "training examples": trained_on, "data": train.name})
+ours = pd.DataFrame(rows)
+thesis_models = thesis_table("model_accuracy").query("model.str.startswith('lightgbm')")
+results.table(
+    beside_thesis(ours, thesis_models, on=["dataset", "metric"], profile=profile, values=["value"]).round(4),
+    "gbdt_models",
+    caption="The GBDT victims of §2.5.0.5: test accuracy (MNIST, HIGGS) and AUC (HIGGS), ours beside the thesis's "
+    "(98.09% on MNIST, AUC 0.8457 on HIGGS). Ours: "
+    + "; ".join(f"{r.dataset}: {r.model} on {r['training examples']:,} training examples ({r.data})"
+                for _, r in ours.drop_duplicates("dataset").iterrows())
+    + ".",
+)
+higgs_train = victims["HIGGS"][2]
+full_higgs = not higgs_train.name.startswith("higgs_lightgbm_sample")
+results.glue("higgs_rows", f"{len(higgs_train):,}")
+results.glue("higgs_data", "UCI's full HIGGS file" if full_higgs else "LightGBM's example sample of HIGGS")
+
+# %% [markdown]
+# Our HIGGS model is trained on {glue:text}`higgs_data` ({glue:text}`higgs_rows` training rows). The
+# thesis trains on UCI's full data set, 10.5 million training rows and 500,000 test rows; the
+# LightGBM sample (7,000 training and 500 test rows, features rounded to 3 decimals) is what is
+# available offline, so its model is smaller in effect (with at least 100 examples per leaf, a tree
+# on 4,900 bagged rows has at most 49 leaves, far below the 500 allowed) and its AUC lower. Put UCI's
+# `HIGGS.csv.gz` in the data directory to train on the full set. At reduced profiles the MNIST
+# model is trained on a subset of the 60,000 training images. The thesis does not state the
+# learning rate; with Koziev's 0.05 and only 100 trees (Koziev stops early, after many more), our
+# MNIST model trained on all 60,000 images stays about half a point below the thesis's 98.09%.
+#
+# ## The attack
+#
+# One run per data set to the largest budget; the oracle's trace gives the best distortion found
+# within every smaller budget, so Table 2.1's three columns come from the same run.
+
+# %%
+attacked = {}
+for name, (experiment, scores, train, test, correct) in victims.items():
+    chosen = correct.nonzero().squeeze(1)[: experiment.n_attack]
+    x, y = test.x[chosen], test.y[chosen]
+    attack = registry.create(
+        "blackbox", "opt", model=scores, budget=experiment.budget,
+        bounds=experiment.attack_bounds(train.x, x), seed=seed, **settings.opt_kwargs(),
+    )
+    attacked[name] = (experiment, x, attack.run(x, y))
+    print(f"{name}: attacked {len(y)} correctly classified test examples with {experiment.budget:,} queries each")
+
+# %% [markdown]
+# ## Table 2.1
+
+# %%
+table = pd.concat(
+    [
+        distortion_table({"OPT attack": result}, experiment.read_at, threshold=float("inf")).assign(dataset=name)
+        for name, (experiment, _, result) in attacked.items()
+    ],
+    ignore_index=True,
+)
+thesis_21 = thesis_table("table_2_1").assign(found=float("nan"))
+results.table(
+    beside_thesis(table, thesis_21, on=["dataset", "attack", "queries"], profile=profile,
+                  values=["avg_l2", "found"]).round(4),
+    "table_2_1",
+    caption="Table 2.1: untargeted L2 OPT-attack on the GBDTs; average L2 distortion within each query budget, "
+    "ours beside the thesis's, over "
+    + " and ".join(f"{len(x)} {name} examples" for name, (_, x, _) in attacked.items())
+    + " (thesis: 100 each). 'found': share of examples with an adversarial example within the budget "
+    "(the average is over those). A budget missing on one side was not run there.",
+)
+
+# %%
+curves = {
+    name: distortion_table({"OPT attack": result}, query_grid(experiment.budget), threshold=float("inf"))
+    for name, (experiment, _, result) in attacked.items()
+}
+thesis_points = {name: thesis_21[thesis_21.dataset == name] for name in attacked}
+results.figure(
+    distortion_vs_queries_figure(curves, thesis_points, profile),
+    "avg_l2_vs_queries",
+    caption="Average L2 distortion of the OPT-attack against the number of queries on the HIGGS and MNIST GBDTs "
+    "(ours, line) and Table 2.1's three read points (thesis, dots). The thesis shows no such curve, only the table.",
+)
+
+# %% [markdown]
+# ### The claim: the average $L_2$ distortion falls as queries grow
+#
+# Table 2.1's numbers fall along each column (HIGGS 0.3458 → 0.2179 → 0.1704, MNIST 0.6113 → 0.5576
+# → 0.5505): with about 30k queries both GBDTs are fooled by small changes. We check the same on
+# our run, at our read points.
+
+# %%
+checks = []
+for name, group in table.groupby("dataset", sort=False):
+    values = group.sort_values("queries")["avg_l2"].tolist()
+    path = " → ".join(f"{v:.4f}" for v in values)
+    falls = all(later < earlier for earlier, later in itertools.pairwise(values))
+    checks.append({"dataset": name, "average L2 at the read points": path, "falls at every step": falls,
+                   "relative fall, first to last": 1 - values[-1] / values[0]})
+    results.glue(f"{name}_falls", "falls" if falls else "does NOT fall at every step")
+    results.glue(f"{name}_path", path)
+first_found = table.sort_values("queries").groupby("dataset")["found"].first()
+results.glue(
+    "same_examples",
+    "here every attacked example has an adversarial example from the first read point on (column 'found'), "
+    "so the averages are over the same examples"
+    if bool((first_found == 1).all())
+    else "here some examples have none at the first read point (column 'found'), so the averages at different "
+    "budgets are over different examples",
+)
+results.table(
+    pd.DataFrame(checks).round(3),
+    "claim_l2_falls",
+    caption="Does the average L2 distortion fall as the query budget grows (Table 2.1)? Checked on our run.",
+)
+
+# %% [markdown]
+# On HIGGS the average distortion {glue:text}`HIGGS_falls` ({glue:text}`HIGGS_path`), and on MNIST
+# it {glue:text}`MNIST_falls` ({glue:text}`MNIST_path`). The best distortion of each example can only
+# improve with more queries, but the *average* could still rise if a late success added a large
+# distortion; {glue:text}`same_examples`. Absolute values depend on the model: ours
+# are trained on less data at reduced profiles (and on the LightGBM sample of HIGGS), so the
+# comparison with the thesis is about the trend and the order of magnitude, not the third decimal.
+#
+# ## Adversarial digits
+#
+# The first MNIST examples and the adversarial examples found within the full budget, with the
+# GBDT's predictions.
+
+# %%
+experiment, x_mnist, mnist_result = attacked["MNIST"]
+mnist_scores = victims["MNIST"][1]
+shown = min(6, len(x_mnist))
+images = torch.cat([x_mnist[:shown], mnist_result.x_adv[:shown]])
+predicted = mnist_scores(images).argmax(dim=1).tolist()
+titles = [f"pred {p}" for p in predicted[:shown]] + [
+    f"pred {p}, L2 {float(d):.2f}" for p, d in zip(predicted[shown:], mnist_result.l2[:shown])]
+results.figure(
+    image_grid(images, titles, profile, columns=shown, row_labels=["original", "OPT-attack"]),
+    "mnist_gbdt_examples",
+    caption=f"MNIST digits and their OPT-attack adversarial examples against the GBDT ({experiment.budget:,} "
+    "queries each). The thesis shows no GBDT examples.",
+)
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Trees against networks.** Compare the average $L_2$ at about 12k queries on the MNIST GBDT with
+#    the OPT-attack's on the C&W CNN (Table 2.2: 1.76 at 14k). Why is the tree ensemble easier to fool
+#    with the same attack? Look at how many pixels a tree ensemble actually splits on
+#    (`booster.feature_importance()`).
+# 2. **Sign-OPT on trees.** Replace `"opt"` with `"sign_opt"`. The single-query oracle (2.17) is exact
+#    only where the class region is star-shaped around $x_0$ (previous page); does Sign-OPT still need
+#    fewer queries than OPT on a GBDT?
+# 3. **Feature ranges.** Attack HIGGS without the per-feature bounds (a wide box, e.g. `bounds=(-100.0, 100.0)`).
+#    Which features does the attack change most, and are the adversarial examples still physically
+#    meaningful?
+# 4. **More trees.** Train the MNIST GBDT with 300 trees. Does a more accurate tree ensemble need larger
+#    perturbations?
