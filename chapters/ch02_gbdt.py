@@ -22,9 +22,9 @@
 # previous page, Figure 2.3). The thesis uses it to show that GBDT models, valued for their
 # interpretability, are as easy to fool as neural networks.
 #
-# **Models (§2.5.0.5).** LightGBM (Ke et al., 2017) with "the suggested parameters in
+# **Models (§2.5.0.5).** LightGBM {cite}`ke2017lightgbm` with "the suggested parameters in
 # github.com/Koziev/MNIST_Boosting": MNIST {cite}`lecun1998mnist` 100 trees of at most 100 leaves,
-# HIGGS (Baldi, Sadowski and Whiteson, 2014) 255 trees of at most 500 leaves, no depth limit. The remaining settings are
+# HIGGS {cite}`baldi2014higgs` 255 trees of at most 500 leaves, no depth limit. The remaining settings are
 # that repository's `lgb_solver.py`: learning rate 0.05, at least 100 examples per leaf, 70% of the
 # features per tree, 70% of the examples re-drawn every iteration, 256 histogram bins, no L1/L2
 # penalty (`advrobust.models.gbdt.KOZIEV_PARAMS`). That repository tunes them for MNIST (with early
