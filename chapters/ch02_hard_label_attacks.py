@@ -1,0 +1,325 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2.5 Hard-label attacks compared: Sign-OPT, SVM-OPT, OPT, Boundary, Guessing Smart
+#
+# The previous page turned the hard-label attack into the minimisation of $g(\theta)$, the distance
+# from $x_0$ to the decision boundary along the direction $\theta$ (2.13)–(2.15). This page runs the
+# thesis's experiments of §2.5 on the attacks that minimise it, and on the two boundary-walking
+# attacks they are compared with:
+#
+# | attack | what it uses | code |
+# |---|---|---|
+# | OPT-attack {cite}`cheng2019opt` (Algorithm 3) | $q = 20$ finite differences of $g$ per step (2.16), each $g$ by search (Algorithm 2) | `OPTAttack` |
+# | Sign-OPT {cite}`cheng2020signopt` (Algorithm 4) | $Q = 200$ *signs* of directional derivatives, one query each (2.17), summed (2.18) | `SignOPT` |
+# | SVM-OPT (Algorithm 5) | the same signs, combined by the hard-margin SVM (2.19) | `SVMOPT` |
+# | ZO-SignSGD (§2.5.0.3) | the element-wise sign of the estimate, with or without the single-query oracle | `ZOSignSGD` |
+# | Boundary attack {cite}`brendel2018boundary` | a random walk along the boundary | `BoundaryAttack` |
+# | Guessing Smart {cite}`brunner2019guessing` | the Boundary attack with low-frequency (Perlin) and mask priors, no surrogate model (as in the thesis) | `GuessingSmart` |
+# | C&W $L_2$ {cite}`carlini2017cw` | gradients (white-box baseline) | `CarliniWagnerL2` |
+#
+# Every black-box attack sees the model only through a **query oracle** that answers with the top-1
+# label, clips every query to $[0, 1]$, counts one query per input row and refuses queries beyond the
+# budget. Whenever a query is adversarial, the oracle records its distortion, so a single run gives
+# the thesis's metrics at *every* budget: the **median distortion within $x$ queries** and the
+# **success rate within $x$ queries at threshold $\varepsilon$** (§2.5).
+
+# %% tags=["parameters"]
+profile = "quick"  # smoke | quick | paper
+device = "auto"
+seed = 0
+results_dir = "results"
+
+# %%
+import numpy as np
+import pandas as pd
+import torch
+from advrobust import profiles
+from advrobust.attacks import create_attack
+from advrobust.blackbox import (
+    distortion_table,
+    median_curves,
+    query_grid,
+    random_targets,
+    run_attacks,
+    success_curves,
+    target_class_starts,
+)
+from advrobust.data import load_dataset
+from advrobust.data.loading import load_if_present
+from advrobust.evaluation import clean_accuracy, correctly_classified, predict
+from advrobust.plotting import image_grid, query_curves_figure, use_book_style
+from advrobust.profiles.hard_label import hard_label
+from advrobust.report import Results
+from advrobust.runtime import resolve_device, seed_everything
+from advrobust.tables import beside_thesis, thesis_table
+from advrobust.training import trained_model
+
+mnist_settings = hard_label(profile, "mnist")
+cifar_settings = hard_label(profile, "cifar10")
+whitebox_settings = profiles.whitebox(profile)
+dev = resolve_device(device)
+seed_everything(seed)
+use_book_style()
+results = Results(results_dir, profile)
+thesis_22 = thesis_table("table_2_2")
+
+# %% [markdown]
+# ## The victim: the C&W MNIST network
+#
+# The thesis uses the CNNs of Carlini and Wagner (§2.5). The MNIST network is the one trained for
+# the white-box page (shared through the checkpoint cache). We attack correctly classified test
+# images only, the same ones for every attack.
+
+# %%
+model = trained_model(mnist_settings.train, device=dev)
+model_key = mnist_settings.train.key()
+test = load_dataset("mnist", "test", device=dev).subset(mnist_settings.n_test, seed=seed)
+pool = correctly_classified(model, test.x, test.y)
+chosen = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[: mnist_settings.n_examples]]
+x, y = test.x[chosen], test.y[chosen]
+accuracy = clean_accuracy(model, test.x, test.y)
+print(f"MNIST test accuracy {accuracy:.2%} on {len(test)} images; attacking {len(y)} correctly classified ones.")
+
+# %% [markdown]
+# ## Untargeted attacks (Table 2.2, Figure 2.6)
+#
+# Each attack runs to the largest budget once; Table 2.2's columns are read off the traces. The
+# white-box C&W $L_2$ attack, which uses gradients, is the reference line.
+
+# %%
+untargeted = run_attacks(model, mnist_settings.untargeted_specs(), x, y, model_key=model_key)
+cw = create_attack("cw_l2", model, **whitebox_settings.cw_kwargs()).run(x, y)
+cw_l2 = {"mean": float(cw.l2[cw.broken].mean()), "median": float(cw.l2[cw.broken].median())}
+cw_sr = float((cw.l2[cw.broken] <= mnist_settings.sr_threshold).sum()) / len(y)
+
+table = distortion_table(untargeted, mnist_settings.budgets, mnist_settings.sr_threshold)
+table_22 = pd.concat([
+    table.assign(dataset="MNIST", attack=table.attack.replace({"OPT attack": "OPT attack", "Sign-OPT": "Sign-OPT attack"})),
+    pd.DataFrame([{"dataset": "MNIST", "attack": "C&W (white-box)", "queries": np.nan, "avg_l2": cw_l2["mean"],
+                   "median_l2": cw_l2["median"], "success_rate": cw_sr}]),
+])
+results.table(
+    beside_thesis(table_22, thesis_22[thesis_22.dataset == "MNIST"], on=["dataset", "attack", "queries"],
+                  profile=profile, values=["avg_l2", "success_rate"]).round(3),
+    "table_2_2_mnist",
+    caption=(f"Table 2.2 (MNIST): average L2 distortion and success rate SR(ε = {mnist_settings.sr_threshold}) "
+             f"within each query budget, untargeted, on {len(y)} correctly classified test images "
+             "(thesis: 100). Ours beside the thesis's."),
+)
+results.glue("cw_median", f"{cw_l2['median']:.2f}")
+grid = query_grid(mnist_settings.max_budget)
+results.figure(
+    query_curves_figure(
+        {"MNIST": median_curves(untargeted, grid)}, "median_l2", profile, "median L2 distortion",
+        references={"MNIST": {"C&W (white-box), median": cw_l2["median"]}},
+    ),
+    "figure_2_6_mnist",
+    caption=("Figure 2.6 (MNIST panel): untargeted median L2 distortion against queries. The dotted line is "
+             "the white-box C&W attack's median."),
+)
+
+# %% [markdown]
+# ### The claim: Sign-OPT < OPT-attack < Boundary at 4k and 8k queries
+#
+# The thesis's Table 2.2 puts the three in this order at every budget on MNIST (avg L2 1.54 < 3.65 <
+# 4.24 at 4k; 1.18 < 2.41 < 4.24 at 8k). We read the medians off our run:
+
+# %%
+medians = median_curves(untargeted, [4000, 8000]).pivot(index="queries", columns="attack", values="median_l2")
+order_holds = {q: bool(medians.loc[q, "Sign-OPT"] < medians.loc[q, "OPT attack"] < medians.loc[q, "Boundary attack"])
+               for q in medians.index if {"Sign-OPT", "OPT attack", "Boundary attack"} <= set(medians.columns)}
+print(medians.round(3).to_string())
+print("Sign-OPT < OPT < Boundary:", order_holds)
+results.glue("order_4k", "holds" if order_holds.get(4000) else "does NOT hold")
+results.glue("order_8k", "holds" if order_holds.get(8000) else "does NOT hold")
+
+# %% [markdown]
+# At 4k queries the order {glue:text}`order_4k`, and at 8k it {glue:text}`order_8k` (medians above).
+#
+# Two differences from the thesis's setting shape these numbers, and neither is tuned away:
+#
+# * **The Boundary attack is stronger here than in Table 2.2 at 8k queries.** The thesis ran the
+#   Foolbox 1.x copy kept in the official repository, which spends queries on tuning its batch size
+#   and on many candidate directions per step; its average stays at 4.24 from 4k to 8k queries. We
+#   follow Foolbox 3's semantics (one candidate per step, the spherical candidate queried every tenth
+#   step), which converge faster, so Boundary catches up with OPT-attack earlier: at 8k the two
+#   are close, at 14k they are level. The 4k ordering is unaffected.
+# * **Our MNIST network needs larger distortions than the thesis's.** The white-box C&W attack on
+#   the same images needs a median of {glue:text}`cw_median` (thesis: average 0.88), so every
+#   attack's distortion sits higher than in Table 2.2; the `quick` network is trained for 3 epochs
+#   (98.9% accuracy), not with CW17's 50-epoch recipe (99.5%). Compare attacks with each other and
+#   with C&W on this page, not with the thesis's absolute values.
+
+# %% [markdown]
+# ## Sign-OPT against SVM-OPT, and the number of directions Q (Figure 2.5)
+#
+# SVM-OPT replaces the sum of signed directions (2.18) by the smallest vector that agrees with all
+# of the signs (2.19). The thesis finds the two "remarkably similar". The third panel varies Q,
+# the number of sign queries per gradient estimate; the thesis runs it on CIFAR-10, we run it on
+# the MNIST side set (cheaper per query) on a reduced grid.
+
+# %%
+side = slice(0, mnist_settings.n_side)
+xs, ys = x[side], y[side]
+svm = run_attacks(model, mnist_settings.svm_specs(), xs, ys, model_key=model_key)
+q_sweep = run_attacks(model, mnist_settings.q_specs(), xs, ys, model_key=model_key)
+targets = random_targets(ys, 10, seed)
+train = load_dataset("mnist", "train", device=dev).subset(5000, seed=seed)
+starts = target_class_starts(predict(model, train.x), train.x, targets, mnist_settings.n_starts)
+targeted = run_attacks(model, mnist_settings.targeted_specs(), xs, ys, targets, starts, model_key=model_key)
+side_grid = query_grid(mnist_settings.side_budget)
+targeted_svm = {k: targeted[k] for k in ("Sign-OPT", "SVM-OPT")}
+results.figure(
+    query_curves_figure(
+        {"MNIST untargeted": median_curves(svm, side_grid), "MNIST targeted": median_curves(targeted_svm, side_grid),
+         "Q sweep (MNIST untargeted)": median_curves(q_sweep, side_grid)},
+        "median_l2", profile, "median L2 distortion",
+    ),
+    "figure_2_5",
+    caption=(f"Figure 2.5: Sign-OPT against SVM-OPT (untargeted and targeted), and Sign-OPT for several Q, on "
+             f"{len(ys)} MNIST images. The thesis's Q sweep is on CIFAR-10 with Q from 10 to 1000."),
+)
+gap = median_curves(svm, mnist_settings.budgets[:2]).pivot(index="queries", columns="attack", values="median_l2")
+gap["relative gap"] = (gap["SVM-OPT"] - gap["Sign-OPT"]).abs() / gap[["SVM-OPT", "Sign-OPT"]].min(axis=1)
+print(gap.round(3).to_string())
+results.glue("svm_gap", f"{gap['relative gap'].max():.0%}")
+
+# %% [markdown]
+# The largest relative gap between the two medians at these budgets is {glue:text}`svm_gap`
+# (the issue's bar for "similar": 15%).
+#
+# ## Targeted attacks and the single-query oracle (Figure 2.7)
+#
+# A targeted attack must reach a given class $t$ (2.14). As in §2.5.0.2 every attack starts from
+# the best of {glue:text}`n_starts` training images the model assigns to $t$. Panel (b) isolates the
+# single-query oracle: ZO-SignSGD {cite}`cheng2020signopt` estimates the same objective, once with
+# finite differences measured by search (as OPT does) and once with the one-query signs (2.17).
+
+# %%
+results.glue("n_starts", mnist_settings.n_starts)
+zo = run_attacks(model, mnist_settings.zo_specs(), xs, ys, model_key=model_key)
+results.figure(
+    query_curves_figure(
+        {"(a) MNIST targeted": median_curves(targeted, side_grid), "(b) MNIST untargeted": median_curves(zo, side_grid)},
+        "median_l2", profile, "median L2 distortion",
+    ),
+    "figure_2_7",
+    caption=(f"Figure 2.7: (a) targeted median L2 against queries on {len(ys)} MNIST images with random targets; "
+             "(b) Sign-OPT against ZO-SignSGD with and without the single-query oracle (SQO)."),
+)
+zo_medians = median_curves(zo, list(mnist_settings.budgets[:2])).pivot(index="queries", columns="attack", values="median_l2")
+zo_order = {q: bool(zo_medians.loc[q, "Sign-OPT"] < zo_medians.loc[q, "ZO-SignSGD with SQO"] < zo_medians.loc[q, "ZO-SignSGD without SQO"])
+            for q in zo_medians.index}
+print(zo_medians.round(3).to_string())
+print("Sign-OPT < ZO-SignSGD with SQO < without:", zo_order)
+results.glue("zo_order", ", ".join(f"{'holds' if v else 'does NOT hold'} at {q:,} queries" for q, v in zo_order.items()))
+
+# %% [markdown]
+# The thesis's ordering, Sign-OPT < ZO-SignSGD with the oracle < ZO-SignSGD without it,
+# {glue:text}`zo_order`.
+#
+# ## Success rate against queries (Figure 2.8) and examples (Figure 2.9)
+#
+# Figure 2.8 of the thesis shows, for CIFAR-10, the share of examples whose distortion is below a
+# threshold within each budget; we show it for both datasets we run (CIFAR-10 further below).
+
+# %%
+results.figure(
+    query_curves_figure(
+        {f"MNIST untargeted, ε = {mnist_settings.sr_threshold}": success_curves(untargeted, grid, [mnist_settings.sr_threshold]),
+         "MNIST targeted, ε = 2.0": success_curves(targeted, side_grid, [2.0])},
+        "success_rate", profile, "success rate",
+    ),
+    "figure_2_8_mnist",
+    caption="Figure 2.8 analogue on MNIST: success rate (distortion ≤ ε) against queries (the thesis's panels are CIFAR-10).",
+)
+show = torch.arange(min(4, len(ys)))
+rows, titles = [], []
+for label in ("Sign-OPT", "OPT attack"):
+    if label in targeted:
+        result = targeted[label]
+        rows.append(result.x_adv[show])
+        titles += [f"L2 {float(result.l2[i]):.2f}\n{int(result.queries[i]):,} q" for i in show]
+results.figure(
+    image_grid(torch.cat([xs[show]] + rows).cpu(), [f"label {int(ys[i])} → {int(targets[i])}" for i in show] + titles,
+               profile, columns=len(show), row_labels=["original", "Sign-OPT", "OPT attack"][: 1 + len(rows)]),
+    "figure_2_9_mnist",
+    caption=("Figure 2.9 (MNIST rows): targeted Sign-OPT and OPT-attack examples with their L2 distortion and "
+             "the queries spent (the whole budget; the trace says when each distortion was first reached)."),
+)
+
+# %% [markdown]
+# ## CIFAR-10
+#
+# The same comparison on the C&W CIFAR-10 network, when the CIFAR-10 files are present (they are
+# not downloaded here). At `quick` the network is trained for 3 epochs on 20,000 images, far less
+# accurate than the thesis's 82.5%, and only 10 images are attacked with up to 4k queries (a
+# CIFAR-10 query costs about five MNIST queries on the CPU). The numbers show the attacks' order on
+# a weak model; the thesis's scale is the `paper` profile (CW17's 50-epoch recipe, 100 images,
+# 40k queries).
+
+# %%
+cifar_test = load_if_present("cifar10", "test", device=dev)
+if cifar_test is None:
+    print("CIFAR-10 not found under the data directory: this section is skipped.")
+else:
+    cifar_model = trained_model(cifar_settings.train, device=dev)
+    cifar_test = cifar_test.subset(cifar_settings.n_test, seed=seed)
+    cifar_pool = correctly_classified(cifar_model, cifar_test.x, cifar_test.y)
+    cifar_chosen = cifar_pool[torch.randperm(len(cifar_pool), generator=torch.Generator().manual_seed(seed))[: cifar_settings.n_examples]]
+    cx, cy = cifar_test.x[cifar_chosen], cifar_test.y[cifar_chosen]
+    print(f"CIFAR-10 test accuracy {clean_accuracy(cifar_model, cifar_test.x, cifar_test.y):.2%} "
+          f"on {len(cifar_test)} images (thesis: 82.5%); attacking {len(cy)}.")
+    cifar_runs = run_attacks(cifar_model, cifar_settings.untargeted_specs(), cx, cy, model_key=cifar_settings.train.key())
+    cifar_table = distortion_table(cifar_runs, cifar_settings.budgets, cifar_settings.sr_threshold)
+    cifar_table = cifar_table.assign(dataset="CIFAR-10", attack=cifar_table.attack.replace({"Sign-OPT": "Sign-OPT attack"}))
+    results.table(
+        beside_thesis(cifar_table, thesis_22[thesis_22.dataset == "CIFAR-10"], on=["dataset", "attack", "queries"],
+                      profile=profile, values=["avg_l2", "success_rate"]).round(3),
+        "table_2_2_cifar10",
+        caption=(f"Table 2.2 (CIFAR-10): average L2 and SR(ε = {cifar_settings.sr_threshold}), untargeted, "
+                 f"{len(cy)} images (thesis: 100, budgets 4k/8k/12k)."),
+    )
+    cifar_grid = query_grid(cifar_settings.max_budget)
+    results.figure(
+        query_curves_figure({"CIFAR-10": median_curves(cifar_runs, cifar_grid)}, "median_l2", profile,
+                            "median L2 distortion"),
+        "figure_2_6_cifar10",
+        caption="Figure 2.6 (CIFAR-10 panel): untargeted median L2 distortion against queries.",
+    )
+    results.figure(
+        query_curves_figure(
+            {f"CIFAR-10 untargeted, ε = {cifar_settings.sr_threshold}":
+             success_curves(cifar_runs, cifar_grid, [cifar_settings.sr_threshold])},
+            "success_rate", profile, "success rate",
+        ),
+        "figure_2_8_cifar10",
+        caption=(f"Figure 2.8 (untargeted CIFAR-10 panel): success rate at ε = {cifar_settings.sr_threshold} against "
+                 "queries. The thesis's targeted panels are not run at this profile."),
+    )
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. The oracle records every adversarial query. Use `untargeted["Sign-OPT"].trace` to find, for
+#    each example, the query at which its distortion first fell below 1.5, and compare the
+#    distribution with OPT-attack's.
+# 2. Sign-OPT's estimate (2.18) averages $Q$ signs. Show that for $Q \ll d$ and Gaussian $u_q$ it
+#    is nearly parallel to the SVM solution of (2.19) (hint: the Gram matrix of the $u_q$ is close
+#    to the identity), which explains Figure 2.5.
+# 3. Run `SignOPT(model, budget=4000, q=20)` and `q=1000` on five images and plot the number of
+#    gradient steps each could take; relate it to the Q sweep of Figure 2.5.
+# 4. Re-run the targeted experiment with `n_starts = 1`. How much of the targeted attacks'
+#    advantage comes from the choice of the starting image?
