@@ -311,6 +311,11 @@ else:
     )
 
 # %% [markdown]
+# **ImageNet.** The thesis's third dataset (torchvision's ResNet-50, budgets up to 160k queries)
+# is not run by this page at any profile yet: it needs the ImageNet validation set and the
+# pretrained weights, which these machines do not have. The attacks themselves are
+# dataset-agnostic (`SignOPT(model, budget=160_000).run(x, y)` with `x` in $[0, 1]$).
+#
 # ## Exercises
 #
 # 1. The oracle records every adversarial query. Use `untargeted["Sign-OPT"].trace` to find, for
