@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from advrobust.defenses import Natural
 from advrobust.errors import ConfigError
 from advrobust.models import create_model
 from advrobust.training import (
@@ -160,13 +161,14 @@ def test_a_finished_checkpoint_is_not_trained_further(tmp_path):
     done = fresh_model()
     train(done, x, y, config, CPU, tmp_path)
     again = fresh_model(seed=5)
-    history = train(again, x, y, config, CPU, tmp_path, loss_fn=_objective_that_must_not_run)
+    history = train(again, x, y, config, CPU, tmp_path, defense=_DefenseThatMustNotRun())
     assert_same_weights(done, again)
     assert len(history["loss"]) == 1
 
 
-def _objective_that_must_not_run(model, x, y):
-    raise AssertionError("training ran although the checkpoint was complete")
+class _DefenseThatMustNotRun(Natural):
+    def vicinal(self, model, x, y, state):
+        raise AssertionError("training ran although the checkpoint was complete")
 
 
 def test_a_checkpoint_of_another_config_is_refused(tmp_path):
@@ -181,12 +183,12 @@ def test_custom_objective_sees_every_example_once_per_epoch():
     x[:, 0, 0, 0] = torch.arange(100) / 100.0  # tag each image so the objective can recognise it
     seen: list[list[int]] = []
 
-    def objective(model, xb, yb):
-        seen.append((xb[:, 0, 0, 0] * 100).round().long().tolist())
-        logits = model(xb)
-        return nn.functional.cross_entropy(logits, yb), logits
+    class Recording(Natural):
+        def vicinal(self, model, xb, yb, state):
+            seen.append((xb[:, 0, 0, 0] * 100).round().long().tolist())
+            return super().vicinal(model, xb, yb, state)
 
-    train(fresh_model(), x, y, small_config(epochs=2, batch_size=25), CPU, loss_fn=objective)
+    train(fresh_model(), x, y, small_config(epochs=2, batch_size=25), CPU, defense=Recording())
     assert len(seen) == 8 and all(len(batch) == 25 for batch in seen)
     epochs = [sum(seen[:4], []), sum(seen[4:], [])]
     assert all(sorted(order) == list(range(100)) for order in epochs)
@@ -197,12 +199,12 @@ def test_incomplete_last_batch_is_dropped():
     x, y = quadrant_images(70, seed=0)
     calls = []
 
-    def objective(model, xb, yb):
-        calls.append(len(xb))
-        logits = model(xb)
-        return nn.functional.cross_entropy(logits, yb), logits
+    class Recording(Natural):
+        def vicinal(self, model, xb, yb, state):
+            calls.append(len(xb))
+            return super().vicinal(model, xb, yb, state)
 
-    train(fresh_model(), x, y, small_config(epochs=1, batch_size=32), CPU, loss_fn=objective)
+    train(fresh_model(), x, y, small_config(epochs=1, batch_size=32), CPU, defense=Recording())
     assert calls == [32, 32]
 
 

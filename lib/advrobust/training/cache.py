@@ -1,7 +1,9 @@
-"""Trained weights cached on disk, keyed by the full training configuration.
+"""Trained weights cached on disk, keyed by the full training configuration and defense.
 
-``<cache_dir>/<model>-<dataset>-<key>/`` holds ``config.json`` (the config, for people),
-``last.pt`` (the resumable state, rewritten every epoch) and ``final.pt`` (the weights). The cache
+``<cache_dir>/<model>-<dataset>-<key>/`` (natural training) or
+``<cache_dir>/<model>-<dataset>-<defense>-<key>/`` holds ``config.json`` (the config and defense,
+for people), ``last.pt`` (the resumable state with the history and per-example defense state,
+rewritten every epoch) and ``final.pt`` (the weights). The cache
 directory is the ``cache_dir`` argument, else ``$ADVROBUST_CACHE``, else ``<repo>/data/checkpoints``.
 """
 from __future__ import annotations
@@ -13,12 +15,13 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from ..errors import require
+from ..defenses import Defense, Natural, State
+from ..errors import DataError, require
 from ..models import create_model
 from ..runtime import resolve_device, seed_everything
 from .checkpoint import load_checkpoint, save_atomic
 from .config import TrainConfig
-from .loop import place_model, train
+from .loop import LAST_CHECKPOINT, History, place_model, run_key, train
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FINAL_WEIGHTS = "final.pt"
@@ -31,9 +34,14 @@ def cache_root(cache_dir: Path | str | None = None) -> Path:
     return Path(os.environ.get("ADVROBUST_CACHE") or REPO_ROOT / "data" / "checkpoints")
 
 
-def run_directory(config: TrainConfig, cache_dir: Path | str | None = None) -> Path:
-    """The directory that holds the checkpoints of ``config``."""
-    return cache_root(cache_dir) / f"{config.model}-{config.dataset}-{config.key()}"
+def run_directory(
+    config: TrainConfig, cache_dir: Path | str | None = None, defense: Defense | None = None
+) -> Path:
+    """The directory that holds the checkpoints of ``config`` trained with ``defense``."""
+    name = f"{config.model}-{config.dataset}"
+    if defense is not None and not isinstance(defense, Natural):
+        name += f"-{defense.name}"
+    return cache_root(cache_dir) / f"{name}-{run_key(config, defense)}"
 
 
 def load_training_split(
@@ -54,14 +62,16 @@ def trained_model(
     cache_dir: Path | str | None = None,
     data_root: Path | str | None = None,
     progress: bool | None = None,
+    defense: Defense | None = None,
 ) -> nn.Module:
-    """The model trained by ``config``, in eval mode on ``device``: from the cache, else trained now.
+    """The model trained by ``config`` with ``defense`` (default natural training), in eval mode
+    on ``device``: from the cache, else trained now.
 
     An interrupted training run resumes from its ``last.pt``. The weights always come from
     ``final.pt``, so a fresh run and a cache hit return the same model.
     """
     device = resolve_device(device) if isinstance(device, str) else device
-    directory = run_directory(config, cache_dir)
+    directory = run_directory(config, cache_dir, defense)
     final = directory / FINAL_WEIGHTS
     seed_everything(config.seed)
     model = create_model(config.model)
@@ -73,9 +83,23 @@ def trained_model(
             f"but model {config.model!r} has {model.num_classes} classes",
         )
         directory.mkdir(parents=True, exist_ok=True)
-        config_text = json.dumps(config.to_dict(), indent=2, sort_keys=True)
-        (directory / "config.json").write_text(config_text)
-        train(model, x, y, config, device, directory, progress=progress)
+        described = config.to_dict()
+        if defense is not None:
+            described["defense"] = defense.to_dict()
+        (directory / "config.json").write_text(json.dumps(described, indent=2, sort_keys=True))
+        train(model, x, y, config, device, directory, defense=defense, progress=progress)
         save_atomic(model.state_dict(), final)
     model.load_state_dict(load_checkpoint(final, device))
     return place_model(model, device).eval()
+
+
+def training_record(
+    config: TrainConfig, defense: Defense | None = None, cache_dir: Path | str | None = None
+) -> tuple[History, State]:
+    """The per-epoch history and the final per-example defense state (e.g. CAT's eps_i, on the
+    CPU) of a cached run."""
+    path = run_directory(config, cache_dir, defense) / LAST_CHECKPOINT
+    if not path.exists():
+        raise DataError(f"no training record {path}; train the model first (trained_model)")
+    checkpoint = load_checkpoint(path)
+    return checkpoint["history"], checkpoint.get("defense_state", {})

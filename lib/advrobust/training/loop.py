@@ -1,16 +1,18 @@
-"""Natural training, resumable epoch by epoch.
+"""The one trainer of every defense, resumable epoch by epoch.
 
-Natural training is empirical risk minimisation (Eq. (5.1) under the empirical distribution
-(5.2)) of the cross-entropy, i.e. Eq. (5.4) with g = h = identity; it is the "Natural" baseline
-of Sec. 4.2.4 and trains the attacked networks of Sec. 2.5.
+A defense (:class:`advrobust.defenses.Defense`) supplies the vicinal pairs (x~, y~) and the loss
+(5.4) of each batch; this loop does the rest: optimiser, learning-rate schedule, bfloat16 autocast
+and data on the device on CUDA, per-example state (e.g. CAT's eps_i) kept on the device and saved
+in checkpoints, resume, progress bar and seeds. Natural training (the default defense) is Eq. (5.4)
+with x~ = x, y~ = y and g = h = identity.
 
 One epoch = ``len(x) // batch_size`` optimizer steps (at least one) over a fresh permutation; the
 last incomplete batch is dropped, so every step sees ``batch_size`` examples.
 
 Reproducibility: epoch ``e`` draws all its randomness (shuffle order, augmentation, dropout and
-anything random inside ``loss_fn``) from streams seeded with ``(config.seed, e)``. An interrupted
-run resumed from ``last.pt`` therefore continues exactly as the uninterrupted run, and the
-checkpoint needs no RNG state.
+anything random inside the defense: random starts, Dirichlet labels) from streams seeded with
+``(config.seed, e)``. An interrupted run resumed from ``last.pt`` therefore continues exactly as
+the uninterrupted run, and the checkpoint needs no RNG state.
 
 Learning-rate schedules are one factor per optimizer step: ``constant``; ``cosine``, annealed per
 step from ``lr`` to 0 over the whole run; ``multistep``, ``lr * gamma**k`` after the k-th milestone
@@ -19,6 +21,7 @@ epoch.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 import math
 import time
@@ -27,12 +30,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim import SGD, Adam, Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
+from ..defenses import Defense, Natural, State
 from ..errors import ConfigError, require
 from .augment import random_crop_flip
 from .checkpoint import load_checkpoint, save_atomic
@@ -40,18 +43,18 @@ from .config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
-# A per-batch training objective: (model, inputs, labels) -> (loss to minimise, logits whose
-# argmax is scored as the batch's training accuracy). Defenses supply their own.
-BatchObjective = Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor]]
 History = dict[str, list[float]]
 
 LAST_CHECKPOINT = "last.pt"
 
 
-def cross_entropy_objective(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """The natural-training objective: mean cross-entropy of the model's logits."""
-    logits = model(x)
-    return F.cross_entropy(logits, y), logits
+def run_key(config: TrainConfig, defense: Defense | None = None) -> str:
+    """The hash naming a training run: ``config.key()`` for natural training (so natural runs keep
+    their names), else a hash of the config's and the defense's keys."""
+    if defense is None or isinstance(defense, Natural):
+        return config.key()
+    text = f"{config.key()}-{defense.key()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def place_model(model: nn.Module, device: torch.device) -> nn.Module:
@@ -69,17 +72,20 @@ def train(
     config: TrainConfig,
     device: torch.device | str,
     checkpoint_dir: Path | None = None,
-    loss_fn: BatchObjective | None = None,
+    defense: Defense | None = None,
     progress: bool | None = None,
     stop_after_epoch: int | None = None,
 ) -> History:
-    """Train ``model`` in place on images ``x`` (N, C, H, W) in [0, 1] with labels ``y`` (N,).
+    """Train ``model`` in place with ``defense`` (default natural training) on images ``x``
+    (N, C, H, W) in [0, 1] with labels ``y`` (N,).
 
-    With ``checkpoint_dir``, ``last.pt`` there is rewritten after every epoch and, if present at
-    the start, training resumes from it. ``stop_after_epoch`` ends the call once that many epochs
+    With ``checkpoint_dir``, ``last.pt`` there is rewritten after every epoch (weights, optimizer,
+    schedule, history and the defense's per-example state) and, if present at the start, training
+    resumes from it. ``stop_after_epoch`` ends the call once that many epochs
     are done (the run can be continued later by calling again). ``progress``: None shows a bar only
     on a terminal, True/False force it on/off. Returns the per-epoch history of every epoch done so
-    far: ``loss`` and ``accuracy`` on the training batches, ``lr`` at the epoch start, ``seconds``.
+    far: ``loss`` and ``accuracy`` on the training batches (on x~), ``lr`` at the epoch start,
+    ``seconds``, and the defense's :meth:`~advrobust.defenses.Defense.summary` of its state.
     """
     device = torch.device(device)
     require(
@@ -92,13 +98,15 @@ def train(
     images_per_epoch = min(len(x), steps_per_epoch * config.batch_size)
     optimizer = _optimizer(model, config)
     scheduler = LambdaLR(optimizer, _lr_factor(config, steps_per_epoch))
+    defense = defense or Natural()
+    key = run_key(config, defense)
+    state = defense.initial_state(len(x), device)
     history: History = {"loss": [], "accuracy": [], "lr": [], "seconds": []}
     checkpoint = checkpoint_dir / LAST_CHECKPOINT if checkpoint_dir is not None else None
     start = 0
     if checkpoint is not None and checkpoint.exists():
-        start, history = _resume(checkpoint, config, model, optimizer, scheduler, device)
+        start, history, state = _resume(checkpoint, key, model, optimizer, scheduler, device)
     end = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
-    objective = loss_fn or cross_entropy_objective
     bar = tqdm(
         total=max(0, end - start) * steps_per_epoch,
         desc=f"train {config.model}",
@@ -108,10 +116,11 @@ def train(
     with bar:
         for epoch in range(start, end):
             stats = _run_epoch(
-                model, x, y, config, epoch, steps_per_epoch, objective, optimizer, scheduler, bar
+                model, x, y, config, epoch, steps_per_epoch, defense, state, optimizer, scheduler,
+                bar,
             )
-            for name, value in stats.items():
-                history[name].append(value)
+            for name, value in {**stats, **defense.summary(state)}.items():
+                history.setdefault(name, []).append(value)
             logger.info(
                 "epoch %d/%d: loss %.4f, accuracy %.4f, %.0f images/s",
                 epoch + 1, config.epochs, stats["loss"], stats["accuracy"],
@@ -120,7 +129,7 @@ def train(
             bar.set_postfix(loss=f"{stats['loss']:.3f}", acc=f"{stats['accuracy']:.3f}")
             if checkpoint is not None:
                 _save_resume_state(
-                    checkpoint, config, epoch + 1, model, optimizer, scheduler, history
+                    checkpoint, key, epoch + 1, model, optimizer, scheduler, history, state
                 )
     model.eval()
     return history
@@ -133,16 +142,21 @@ def _run_epoch(
     config: TrainConfig,
     epoch: int,
     steps: int,
-    objective: BatchObjective,
+    defense: Defense,
+    state: State,
     optimizer: Optimizer,
     scheduler: LambdaLR,
     bar: tqdm,
 ) -> dict[str, float]:
-    """One pass over a fresh permutation: the epoch's mean loss, accuracy, start lr and seconds."""
+    """One pass over a fresh permutation: the epoch's mean loss, accuracy, start lr and seconds.
+
+    ``state`` (per-example tensors on the device) is updated in place with the rows each batch
+    returns.
+    """
     started = time.perf_counter()
     data_seed, global_seed = np.random.SeedSequence([config.seed, epoch]).generate_state(2)
     generator = torch.Generator().manual_seed(int(data_seed))
-    torch.manual_seed(int(global_seed))  # dropout and any randomness inside the objective
+    torch.manual_seed(int(global_seed))  # dropout and any randomness inside the defense
     order = torch.randperm(len(x), generator=generator).to(x.device)
     start_lr = optimizer.param_groups[0]["lr"]
     on_cuda = x.device.type == "cuda"
@@ -157,7 +171,11 @@ def _run_epoch(
         if config.augment:
             xb = random_crop_flip(xb, generator)
         with autocast:
-            loss, logits = objective(model, xb, yb)
+            loss, logits, new_rows = defense.batch_loss(
+                model, xb, yb, {name: values[batch] for name, values in state.items()}
+            )
+        for name, rows in new_rows.items():
+            state[name][batch] = rows.to(state[name].dtype)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -197,41 +215,44 @@ def _lr_factor(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], flo
 
 def _save_resume_state(
     path: Path,
-    config: TrainConfig,
+    key: str,
     epochs_done: int,
     model: nn.Module,
     optimizer: Optimizer,
     scheduler: LambdaLR,
     history: History,
+    defense_state: State,
 ) -> None:
     """Write ``last.pt``: everything :func:`_resume` needs (tensors and primitives only)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {
-        "config_key": config.key(),
+    checkpoint = {
+        "config_key": key,
         "epoch": epochs_done,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "history": history,
+        "defense_state": defense_state,
     }
-    save_atomic(state, path)
+    save_atomic(checkpoint, path)
 
 
 def _resume(
     path: Path,
-    config: TrainConfig,
+    key: str,
     model: nn.Module,
     optimizer: Optimizer,
     scheduler: LambdaLR,
     device: torch.device,
-) -> tuple[int, History]:
-    """Restore model, optimizer and schedule from ``path``; returns (epochs done, history so far)."""
-    state = load_checkpoint(path, device)
-    if state["config_key"] != config.key():
+) -> tuple[int, History, State]:
+    """Restore model, optimizer and schedule from ``path``; returns (epochs done, history so far,
+    the defense's per-example state)."""
+    checkpoint = load_checkpoint(path, device)
+    if checkpoint["config_key"] != key:
         raise ConfigError(
             f"{path} was written by a different training config; delete it or use another directory"
         )
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    return state["epoch"], state["history"]
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    return checkpoint["epoch"], checkpoint["history"], checkpoint.get("defense_state", {})
