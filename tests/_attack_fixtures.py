@@ -111,6 +111,7 @@ ATTACK_SETTINGS: dict[str, dict[str, Any]] = {
     "pgd_l2": dict(eps=1.5, alpha=0.3, steps=10, seed=0),
     "cw_l2": dict(steps=100, binary_search_steps=4, initial_const=1.0),
     "deepfool": dict(),
+    "autoattack": dict(eps=0.3, steps=10, n_queries=100, seed=0),
 }
 
 

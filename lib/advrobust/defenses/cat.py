@@ -62,6 +62,7 @@ class CAT(Defense):
     loss: CatLoss = "mixed"
     adaptive_eps: bool = True
     label_smoothing: bool = True
+    bounds: tuple[float, float] = (0.0, 1.0)  # the input domain x~ stays in
 
     name = "cat"
 
@@ -85,6 +86,7 @@ class CAT(Defense):
         x_tilde = linf_ascent(
             model, x, lambda logits: self._loss(logits, y, attack_labels),
             eps=attack_eps, alpha=self.alpha, steps=self.steps, start="zero",
+            bounds=self.bounds,
         )
         if not self.adaptive_eps:
             return VicinalBatch(x=x_tilde, y=self.labels(y, eps, num_classes))

@@ -25,6 +25,7 @@ class PGDAT(Defense):
     alpha: float = 2 / 255
     steps: int = 10
     random_start: bool = True
+    bounds: tuple[float, float] = (0.0, 1.0)  # the input domain x~ stays in
 
     name = "pgd_at"
 
@@ -35,7 +36,7 @@ class PGDAT(Defense):
     def vicinal(self, model: nn.Module, x: Tensor, y: Tensor, state: State) -> VicinalBatch:
         x_tilde = linf_ascent(
             model, x, lambda logits: F.cross_entropy(logits.float(), y, reduction="none"),
-            eps=self.eps, alpha=self.alpha, steps=self.steps,
+            eps=self.eps, alpha=self.alpha, steps=self.steps, bounds=self.bounds,
             start="uniform" if self.random_start else "zero",
         )
         return VicinalBatch(x=x_tilde, y=one_hot(y, class_count(model)))

@@ -36,6 +36,7 @@ class TRADES(Defense):
     alpha: float = 0.007
     steps: int = 10
     beta: float = 6.0
+    bounds: tuple[float, float] = (0.0, 1.0)  # the input domain x~ stays in
 
     name = "trades"
 
@@ -50,6 +51,7 @@ class TRADES(Defense):
         x_tilde = linf_ascent(
             model, x, lambda logits: kl_divergence(clean_log_probs, logits),
             eps=self.eps, alpha=self.alpha, steps=self.steps, start="normal", start_scale=1e-3,
+            bounds=self.bounds,
         )
         return VicinalBatch(x=x_tilde, y=one_hot(y, class_count(model)))
 

@@ -11,10 +11,13 @@ from typing import Any
 from torch import nn
 
 from ..registry import create
-from .cw import CarliniWagnerCNN, cw_cifar10, cw_mnist
+from .cw import CarliniWagnerCNN, cw_cifar10, cw_mnist, small_cnn_cifar
 from .gbdt import GBDTConfig, GBDTScores, roc_auc, train_gbdt
+from .imagenet import IMAGENET_MEAN, IMAGENET_STD, NormalizedImageNetNet, resnet50_rimagenet
 from .normalize import CIFAR10_MEAN, CIFAR10_STD, Normalize
 from .resnet import BasicBlock, CifarResNet, resnet18_cifar
+from .vgg import VGG16_LAYOUT, CifarVGG, vgg16_cifar
+from .wide_resnet import BlockGroup, PreActBlock, WideResNet, wrn34_10
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
@@ -25,16 +28,28 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
 __all__ = [
     "CIFAR10_MEAN",
     "CIFAR10_STD",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "VGG16_LAYOUT",
     "BasicBlock",
+    "BlockGroup",
     "CarliniWagnerCNN",
     "CifarResNet",
+    "CifarVGG",
     "GBDTConfig",
     "GBDTScores",
     "Normalize",
+    "NormalizedImageNetNet",
+    "PreActBlock",
+    "WideResNet",
     "create_model",
     "cw_cifar10",
     "cw_mnist",
     "resnet18_cifar",
+    "resnet50_rimagenet",
     "roc_auc",
+    "small_cnn_cifar",
     "train_gbdt",
+    "vgg16_cifar",
+    "wrn34_10",
 ]

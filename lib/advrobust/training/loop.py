@@ -76,8 +76,8 @@ def train(
     progress: bool | None = None,
     stop_after_epoch: int | None = None,
 ) -> History:
-    """Train ``model`` in place with ``defense`` (default natural training) on images ``x``
-    (N, C, H, W) in [0, 1] with labels ``y`` (N,).
+    """Train ``model`` in place with ``defense`` (default natural training) on inputs ``x``
+    (N, ...) (images (N, C, H, W) in [0, 1]) with labels ``y`` (N,).
 
     With ``checkpoint_dir``, ``last.pt`` there is rewritten after every epoch (weights, optimizer,
     schedule, history and the defense's per-example state) and, if present at the start, training
@@ -89,8 +89,9 @@ def train(
     """
     device = torch.device(device)
     require(
-        x.ndim == 4 and len(x) == len(y) > 0,
-        f"need x (N, C, H, W) and y (N,), got {tuple(x.shape)} and {tuple(y.shape)}",
+        x.ndim >= 2 and len(x) == len(y) > 0 and (x.ndim == 4 or not config.augment),
+        f"need x (N, ...) and y (N,) (images (N, C, H, W) to augment), "
+        f"got {tuple(x.shape)} and {tuple(y.shape)}",
     )
     x, y = x.to(device), y.to(device)
     model = place_model(model, device)
