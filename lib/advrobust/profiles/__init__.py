@@ -9,6 +9,7 @@ Notebooks never branch on the profile: they ask this package for the settings of
 (``whitebox(profile)``, ...) and use the fields. One module per experiment family.
 """
 from .base import PROFILES, check_profile
+from .defenses import AttackColumns, DefenseSettings, defenses
 from .whitebox import WhiteBoxSettings, whitebox
 
-__all__ = ["PROFILES", "check_profile", "WhiteBoxSettings", "whitebox"]
+__all__ = ["PROFILES", "AttackColumns", "DefenseSettings", "check_profile", "defenses", "WhiteBoxSettings", "whitebox"]

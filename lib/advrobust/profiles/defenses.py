@@ -1,0 +1,189 @@
+"""Settings of Chapter 4: the defended models (Tables 4.1-4.6, Figure 4.2) and how they are attacked.
+
+``paper`` is §4.2.4.1: CIFAR-10, VGG-16 (lr 0.01) and WRN-34-10 (lr 0.1), SGD with momentum 0.9
+and weight decay 5e-4, lr decayed by 90% at epochs 80, 140 and 180 (of 200), 10 PGD steps in
+training, eps = 8/255; CAT with eta = 0.005, eps_max = 8/255, c = 10, beta = 1, kappa = 10; TRADES
+with its official settings; evaluation as in Table 4.2 (PGD-100 and C&W-100 with step eps/5,
+20 restarts of PGD-1000 and C&W-1000, DeepFool) on the whole test set, transfer from the natural
+model on 10,000 examples, and standard AutoAttack.
+
+``quick`` keeps every ingredient at laptop scale: a small CNN on a 10k CIFAR-10 subset for a few
+epochs, 5 PGD steps in training, fewer attack steps and restarts, a few hundred test images, and
+AutoAttack with fewer target classes and Square queries. Without CIFAR-10 on disk it falls back to
+MNIST at eps = 0.3 (the C&W MNIST CNN), as the chapter says.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..defenses import CAT, PGDAT, TRADES, Defense, Natural, adp_adv, adv_ls
+from ..errors import require
+from ..training import TrainConfig
+from .base import check_profile
+
+
+@dataclass(frozen=True)
+class AttackColumns:
+    """The attacks of Table 4.2's columns, at budget ``eps`` (L∞)."""
+
+    eps: float
+    n_eval: int  # test images evaluated (thesis: the whole test set)
+    deepfool_steps: int  # DeepFool's iterations; robust if its L∞ perturbation exceeds eps
+    pgd_steps: int  # "PGD100" / "C&W100": steps with step size eps/5
+    restarts: int  # "20 PGD1000": random restarts, worst case per example
+    restart_steps: int  # steps per restart
+    autoattack: dict[str, Any]  # keyword arguments of advrobust.robustness.AutoAttack
+    n_autoattack: int  # test images for AutoAttack (its cost grows with the robust examples)
+
+    def pgd(self, steps: int, restarts: int = 1, eps: float | None = None) -> dict[str, Any]:
+        """PGD-k settings (step eps/5, random start), as Table 4.2 evaluates."""
+        eps = self.eps if eps is None else eps
+        return {"eps": eps, "alpha": eps / 5, "steps": steps, "restarts": restarts,
+                "random_start": True, "seed": 0}
+
+
+@dataclass(frozen=True)
+class DefenseSettings:
+    """Chapter 4 at one profile."""
+
+    dataset: str  # "cifar10", or "mnist" when CIFAR-10 is missing at quick
+    eps: float  # the threat model: L∞ radius (8/255 on CIFAR-10, 0.3 on MNIST)
+    train: TrainConfig  # the training run of Table 4.2's (VGG-16) models
+    wide_train: TrainConfig | None  # Table 4.3's WRN-34-10 run (paper only)
+    defenses: dict[str, Defense]  # Table 4.2's rows, label -> defense
+    ablations: dict[str, Defense]  # Table 4.6's extra rows
+    fixed_eps_train: tuple[float, ...]  # Table 4.1: training eps of plain adversarial training
+    fixed_eps_test: float  # Table 4.1: the eps robust accuracy is measured at
+    fixed_eps_config: TrainConfig  # Table 4.1's training run
+    n_fixed_eps: int  # Table 4.1: training and test images evaluated
+    columns: AttackColumns
+    n_transfer: int  # Table 4.4: test images attacked on the natural model (thesis: 10,000)
+    landscape_points: int  # Figure 4.2: grid points per axis
+    landscape_span: float  # Figure 4.2: the grid covers [-span, span] in each direction (L∞ units)
+    landscape_examples: int  # Figure 4.2: examples averaged
+    masking_eps: tuple[float, ...]  # gradient-masking check: the eps sweep (last: "large")
+    masking_steps: int  # PGD steps of the sweep
+    n_masking: int  # test images of the checks
+    note: str = field(default="")  # what this profile changes, for the pages
+
+    def __post_init__(self) -> None:
+        require(self.dataset in ("cifar10", "mnist"), f"unknown dataset {self.dataset!r}")
+        require(self.masking_eps == tuple(sorted(self.masking_eps)), "masking_eps must increase")
+
+    def model_label(self) -> str:
+        """The network behind Table 4.2's rows, e.g. "small CNN"."""
+        return _MODEL_LABELS[self.train.model]
+
+
+_MODEL_LABELS = {"vgg16_cifar": "VGG-16", "small_cnn_cifar": "small CNN (quick stand-in for VGG-16)",
+                 "cw_mnist": "C&W MNIST CNN", "wrn34_10": "WRN-34-10"}
+
+_EPS = 8 / 255
+
+
+def _cifar_defenses(steps: int, alpha: float) -> tuple[dict[str, Defense], dict[str, Defense]]:
+    """Table 4.2's rows and Table 4.6's ablations at eps = 8/255 with ``steps`` inner steps."""
+    cat = {"eta": 0.005, "eps_max": _EPS, "c": 10.0, "beta": 1.0, "kappa": 10.0, "alpha": alpha, "steps": steps}
+    rows = {
+        "Natural train": Natural(),
+        "Adv train": PGDAT(eps=_EPS, alpha=alpha, steps=steps),
+        "TRADES": TRADES(eps=0.031, alpha=0.007 * 10 / steps, steps=steps, beta=6.0),
+        "CAT": CAT(**cat),
+    }
+    return rows, {"Adv+LS": adv_ls(**cat), "Adp-Adv": adp_adv(**cat)}
+
+
+def _mnist_defenses() -> tuple[dict[str, Defense], dict[str, Defense]]:
+    """MNIST at eps = 0.3 (the fallback of quick): Madry et al.'s budget; CAT's eta and c scaled
+    by 0.3 / (8/255) so that eta / eps_max and c * eps_max match the CIFAR-10 settings."""
+    eps, steps, alpha = 0.3, 10, 0.075
+    scale = eps / _EPS
+    cat = {"eta": 0.005 * scale, "eps_max": eps, "c": 10.0 / scale, "beta": 1.0, "kappa": 10.0,
+           "alpha": alpha, "steps": steps}
+    rows = {
+        "Natural train": Natural(),
+        "Adv train": PGDAT(eps=eps, alpha=alpha, steps=steps),
+        "TRADES": TRADES(eps=eps, alpha=alpha, steps=steps, beta=6.0),
+        "CAT": CAT(**cat),
+    }
+    return rows, {"Adv+LS": adv_ls(**cat), "Adp-Adv": adp_adv(**cat)}
+
+
+def _paper() -> DefenseSettings:
+    vgg = TrainConfig(model="vgg16_cifar", dataset="cifar10", epochs=200, batch_size=128, optimizer="sgd",
+                      lr=0.01, momentum=0.9, weight_decay=5e-4, schedule="multistep",
+                      milestones=(80, 140, 180), gamma=0.1, augment=True, seed=0)
+    rows, ablations = _cifar_defenses(steps=10, alpha=2 / 255)
+    return DefenseSettings(
+        dataset="cifar10", eps=_EPS, train=vgg, wide_train=replace(vgg, model="wrn34_10", lr=0.1),
+        defenses=rows, ablations=ablations,
+        fixed_eps_train=(0.01, 0.02, 0.03), fixed_eps_test=0.01, fixed_eps_config=vgg, n_fixed_eps=10_000,
+        columns=AttackColumns(eps=_EPS, n_eval=10_000, deepfool_steps=50, pgd_steps=100, restarts=20,
+                              restart_steps=1000, autoattack={"version": "standard"}, n_autoattack=10_000),
+        n_transfer=10_000, landscape_points=41, landscape_span=2 * _EPS, landscape_examples=1,
+        masking_eps=tuple(e / 255 for e in (1, 2, 4, 8, 16, 32, 64, 128)), masking_steps=100,
+        n_masking=1000,
+    )
+
+
+def _quick_cifar() -> DefenseSettings:
+    small = TrainConfig(model="small_cnn_cifar", dataset="cifar10", epochs=4, batch_size=128,
+                        optimizer="adam", lr=1e-3, schedule="cosine", train_subset=10_000, augment=True,
+                        seed=0)
+    rows, ablations = _cifar_defenses(steps=5, alpha=4 / 255)
+    return DefenseSettings(
+        dataset="cifar10", eps=_EPS, train=small, wide_train=None, defenses=rows, ablations=ablations,
+        fixed_eps_train=(0.01, 0.02, 0.03), fixed_eps_test=0.01,
+        fixed_eps_config=replace(small, epochs=2), n_fixed_eps=300,
+        columns=AttackColumns(eps=_EPS, n_eval=300, deepfool_steps=30, pgd_steps=20, restarts=3,
+                              restart_steps=40, autoattack={"version": "standard", "n_target_classes": 3,
+                                                            "n_queries": 1000},
+                              n_autoattack=200),
+        n_transfer=300, landscape_points=21, landscape_span=2 * _EPS, landscape_examples=8,
+        masking_eps=tuple(e / 255 for e in (1, 2, 4, 8, 16, 32, 64, 128)), masking_steps=20,
+        n_masking=200,
+        note="small CNN on 10,000 CIFAR-10 training images for 4 epochs (Adam), 5 PGD steps in "
+             "training, 300 test images",
+    )
+
+
+def _quick_mnist() -> DefenseSettings:
+    quick = _quick_cifar()
+    rows, ablations = _mnist_defenses()
+    mnist = replace(quick.train, model="cw_mnist", dataset="mnist", augment=False)
+    return replace(
+        quick, dataset="mnist", eps=0.3, train=mnist, defenses=rows, ablations=ablations,
+        fixed_eps_train=(0.1, 0.2, 0.3), fixed_eps_test=0.1, fixed_eps_config=replace(mnist, epochs=2),
+        columns=replace(quick.columns, eps=0.3), landscape_span=0.6,
+        masking_eps=(0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75),
+        note="CIFAR-10 is not on disk: the C&W MNIST CNN on 10,000 MNIST images at eps = 0.3",
+    )
+
+
+def _smoke(dataset: str) -> DefenseSettings:
+    quick = _quick_cifar() if dataset == "cifar10" else _quick_mnist()
+    return replace(
+        quick, train=replace(quick.train, epochs=1, train_subset=256),
+        fixed_eps_train=quick.fixed_eps_train[:2], fixed_eps_config=replace(quick.train, epochs=1, train_subset=256),
+        n_fixed_eps=32,
+        columns=replace(quick.columns, n_eval=32, deepfool_steps=5, pgd_steps=3, restarts=2, restart_steps=3,
+                        autoattack={"version": "standard", "n_target_classes": 1, "n_queries": 20},
+                        n_autoattack=16),
+        n_transfer=32, landscape_points=5, landscape_examples=2, masking_steps=3, n_masking=32,
+        note="smoke test: one epoch on 256 images",
+    )
+
+
+def defenses(profile: str, data_root: str | Path | None = None) -> DefenseSettings:
+    """Settings of Chapter 4 at ``profile``; below ``paper``, CIFAR-10 if it is on disk, else MNIST."""
+    profile = check_profile(profile)
+    if profile == "paper":
+        return _paper()
+    from ..data.loading import load_if_present  # reads nothing unless the files are there
+
+    dataset = "cifar10" if load_if_present("cifar10", "test", data_root) is not None else "mnist"
+    if profile == "smoke":
+        return _smoke(dataset)
+    return _quick_cifar() if dataset == "cifar10" else _quick_mnist()
