@@ -9,8 +9,21 @@ Files live under :func:`data_root` (``$ADVROBUST_DATA``, else ``<repo>/data/raw`
 """
 from . import cifar, higgs, mnist  # registers "cifar10", "cifar100", "higgs" and "mnist"
 from .files import data_root
-from .imagenet import imagenet_folder
+from .imagenet import (
+    RESTRICTED_IMAGENET_CLASSES,
+    RestrictedImageNet,
+    imagenet_folder,
+    restricted_imagenet_folder,
+)
 from .loading import load_dataset
 from .tensors import TensorData
 
-__all__ = ["TensorData", "data_root", "imagenet_folder", "load_dataset"]
+__all__ = [
+    "RESTRICTED_IMAGENET_CLASSES",
+    "RestrictedImageNet",
+    "TensorData",
+    "data_root",
+    "imagenet_folder",
+    "load_dataset",
+    "restricted_imagenet_folder",
+]

@@ -1,9 +1,11 @@
-"""ImageNet-1000 (Deng et al. 2009, "DDS09"), used with ResNet-50 in Sec. 2.5, from the user's own copy.
+"""ImageNet-1000 (Deng et al. 2009, "DDS09") and 9-class Restricted ImageNet, from the user's copy.
 
-ImageNet cannot be downloaded automatically; the user prepares it in torchvision's ImageFolder
-layout, ``<root>/imagenet/{train,val}/<wnid>/*.JPEG`` (or passes ``root`` pointing at the folder
-holding ``train/`` and ``val/``). Images are too many to hold in memory, so this returns a
-``torchvision.datasets.ImageFolder`` for a DataLoader rather than a :class:`TensorData`.
+ImageNet is used with ResNet-50 in Sec. 2.5; Restricted ImageNet, the 9 super-classes of Tsipras
+et al. and Santurkar et al. ("SSK19"), with ResNet-50 in Table 4.5 (Sec. 4.2.4). ImageNet cannot be
+downloaded automatically; the user prepares it in torchvision's ImageFolder layout,
+``<root>/imagenet/{train,val}/<wnid>/*.JPEG`` (or passes ``root`` pointing at the folder holding
+``train/`` and ``val/``). Images are too many to hold in memory, so these return datasets that read
+each image from disk when indexed (for a DataLoader) rather than a :class:`TensorData`.
 """
 from __future__ import annotations
 
@@ -11,10 +13,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from torch.utils.data import Dataset
+
 from ..errors import DataError, require
 from .files import DATA_ENV, data_root
 
 IMAGENET_SPLITS = ("train", "val")
+IMAGENET_CLASS_COUNT = 1000
+
+# Restricted ImageNet's super-classes in label order (0..8), each an inclusive range of ImageNet
+# class indices, as in MadryLab's robustness library (``RESTRICTED_IMAGNET_RANGES``).
+RESTRICTED_IMAGENET_CLASSES: dict[str, tuple[int, int]] = {
+    "dog": (151, 268),
+    "cat": (281, 285),
+    "frog": (30, 32),
+    "turtle": (33, 37),
+    "bird": (80, 100),
+    "primate": (365, 382),
+    "fish": (389, 397),
+    "crab": (118, 121),
+    "insect": (300, 319),
+}
 
 
 def imagenet_folder(
@@ -28,8 +47,82 @@ def imagenet_folder(
     crop of torchvision's ResNet-50.
     """
     # Imported here, not at module level: torchvision takes over a second to import.
-    from torchvision import datasets, transforms
+    from torchvision import datasets
 
+    folder, how = _split_folder(root, split)
+    try:
+        return datasets.ImageFolder(str(folder), transform=_or_evaluation_crop(transform))
+    except FileNotFoundError as error:  # no class folders, or no images in them
+        raise DataError(f"no ImageNet images in {folder} ({error}); {how}") from None
+
+
+class RestrictedImageNet(Dataset):
+    """The images of ``samples`` (``(path, label)`` pairs), read and transformed when indexed.
+
+    ``targets`` lists the labels, ``classes`` the super-class names of labels 0..8 and
+    ``wnid_to_label`` the label of every ImageNet class folder inside a super-class.
+    """
+
+    classes = tuple(RESTRICTED_IMAGENET_CLASSES)
+
+    def __init__(
+        self,
+        root: Path,
+        samples: list[tuple[str, int]],
+        wnid_to_label: dict[str, int],
+        transform: Callable[[Any], Any] | None = None,
+    ) -> None:
+        from torchvision.datasets.folder import default_loader
+
+        self.root = root
+        self.samples = samples
+        self.targets = [label for _, label in samples]
+        self.wnid_to_label = wnid_to_label
+        self.transform = transform
+        self.loader = default_loader
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        path, label = self.samples[index]
+        image = self.loader(path)
+        return (image if self.transform is None else self.transform(image)), label
+
+
+def restricted_imagenet_folder(
+    root: str | Path | None = None,
+    split: str = "val",
+    transform: Callable[[Any], Any] | None = None,
+) -> RestrictedImageNet:
+    """Restricted ImageNet (Table 4.5): the ImageNet ``split`` limited to the 9 super-classes.
+
+    ImageNet class ``i`` is the ``i``-th of the 1000 wnid folders in sorted order (ImageFolder's
+    order); images of class ``i`` get the label of the :data:`RESTRICTED_IMAGENET_CLASSES` range
+    holding ``i``, and images of classes in no range are left out. Only the super-classes' folders
+    are listed and no image is loaded until indexed. The default transform is the evaluation crop
+    of :func:`imagenet_folder`; images are in [0, 1], normalisation is in the models.
+    """
+    from torchvision.datasets.folder import IMG_EXTENSIONS, make_dataset
+
+    folder, how = _split_folder(root, split)
+    wnids = _imagenet_class_folders(folder, how)
+    wnid_to_label = {
+        wnids[index]: label
+        for label, (first, last) in enumerate(RESTRICTED_IMAGENET_CLASSES.values())
+        for index in range(first, last + 1)
+    }
+    samples = make_dataset(str(folder), wnid_to_label, extensions=IMG_EXTENSIONS, allow_empty=True)
+    found = {label for _, label in samples}
+    empty = [name for label, name in enumerate(RESTRICTED_IMAGENET_CLASSES) if label not in found]
+    if empty:
+        raise DataError(f"no images of the Restricted ImageNet classes {', '.join(empty)} "
+                        f"in {folder}; {how}")
+    return RestrictedImageNet(folder, samples, wnid_to_label, _or_evaluation_crop(transform))
+
+
+def _split_folder(root: str | Path | None, split: str) -> tuple[Path, str]:
+    """The existing ImageNet ``split`` folder, and how to prepare it (for error messages)."""
     require(split in IMAGENET_SPLITS,
             f"unknown ImageNet split {split!r}; use one of: {', '.join(IMAGENET_SPLITS)}")
     base = data_root(root)
@@ -39,11 +132,28 @@ def imagenet_folder(
            f"arrange it as <dir>/imagenet/{split}/<wnid>/*.JPEG and set {DATA_ENV} to <dir>")
     if folder is None:
         raise DataError(f"missing ImageNet {split} folder {' or '.join(map(str, candidates))}; {how}")
-    if transform is None:
-        transform = transforms.Compose(
-            [transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()]
+    return folder, how
+
+
+def _imagenet_class_folders(folder: Path, how: str) -> list[str]:
+    """The sorted class folder names under ``folder``; exactly the 1000 ImageNet wnids expected."""
+    wnids = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+    if len(wnids) != IMAGENET_CLASS_COUNT:
+        raise DataError(
+            f"{folder} has {len(wnids)} class folders, but Restricted ImageNet needs all "
+            f"{IMAGENET_CLASS_COUNT} ImageNet wnid folders (a class's index is its position in "
+            f"sorted order); {how}"
         )
-    try:
-        return datasets.ImageFolder(str(folder), transform=transform)
-    except FileNotFoundError as error:  # no class folders, or no images in them
-        raise DataError(f"no ImageNet images in {folder} ({error}); {how}") from None
+    return wnids
+
+
+def _or_evaluation_crop(transform: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    """``transform``, or by default Resize(256), CenterCrop(224), ToTensor() (torchvision's
+    ResNet-50 evaluation crop)."""
+    if transform is not None:
+        return transform
+    from torchvision import transforms
+
+    return transforms.Compose(
+        [transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()]
+    )
