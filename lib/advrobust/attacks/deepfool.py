@@ -1,4 +1,4 @@
-"""DeepFool, L2 (thesis §2.2; Moosavi-Dezfooli et al. 2016, https://arxiv.org/abs/1511.04599)."""
+"""DeepFool, L2 and L∞ (thesis §2.2; Moosavi-Dezfooli et al. 2016, https://arxiv.org/abs/1511.04599)."""
 from __future__ import annotations
 
 import torch
@@ -14,7 +14,7 @@ _TINY = 1e-8  # floor for gradient norms that divide
 
 @register("attack", "deepfool")
 class DeepFool(MinimizationAttack):
-    r"""DeepFool L2: repeatedly step to the nearest boundary of the linearised classifier.
+    r"""DeepFool: repeatedly step to the nearest boundary of the linearised classifier.
 
     At the current point x_i, with source class s (the label y0) and every other class k,
 
@@ -24,9 +24,12 @@ class DeepFool(MinimizationAttack):
         r_i = \Big(\frac{|f_l|}{\|w_l\|_2} + 10^{-4}\Big)\frac{w_l}{\|w_l\|_2},
 
     and x_{i+1} = clip(x0 + (1 + overshoot) Σ r_i). Each example stops as soon as its prediction
-    flips; the batch stops when all have flipped or after ``max_iter`` iterations.
+    flips; the batch stops when all have flipped or after ``max_iter`` iterations. With
+    ``norm="linf"`` the paper's general l_p form (its Eqs. (11)-(12)) with p = ∞ applies: the dual
+    norm ||w||_1 replaces ||w||_2 and the step is (|f_l| / ||w_l||_1 + 10^{-4}) sign(w_l); Table 4.2
+    reads this variant at the L∞ budget.
 
-    Distance measure: L2.
+    Distance measure: L2 (default) or L∞.
 
     Args:
         model: maps inputs in ``bounds`` to logits.
@@ -34,6 +37,7 @@ class DeepFool(MinimizationAttack):
         max_iter: most iterations per example. Default 50.
         top_k: consider only the ``top_k`` most likely other classes at each iteration; ``None``
             considers all. Default None.
+        norm: ``"l2"`` or ``"linf"``, the distance minimised. Default ``"l2"``.
         bounds: input domain. Default (0, 1).
 
     Shape: x (N, ...) in ``bounds``; y and target (N,); output like x.
@@ -60,15 +64,18 @@ class DeepFool(MinimizationAttack):
         overshoot: float = 0.02,
         max_iter: int = 50,
         top_k: int | None = None,
+        norm: str = "l2",
         bounds: tuple[float, float] = (0.0, 1.0),
     ) -> None:
         super().__init__(model, bounds=bounds)
+        require(norm in ("l2", "linf"), f"norm must be 'l2' or 'linf', got {norm!r}")
         require_nonnegative(overshoot, "overshoot")
         require_count(max_iter, "max_iter")
         require(top_k is None or top_k >= 1, f"top_k must be None or >= 1, got {top_k!r}")
         self.overshoot = overshoot
         self.max_iter = max_iter
         self.top_k = top_k
+        self.norm = norm
 
     def _perturb(self, x0: Tensor, labels: Tensor, target: Tensor | None) -> tuple[Tensor, Tensor]:
         r_total = torch.zeros_like(x0)
@@ -96,12 +103,15 @@ class DeepFool(MinimizationAttack):
             [torch.autograd.grad(f[:, j].sum(), x, retain_graph=j < m - 1)[0] for j in range(m)],
             dim=1,
         )
-        w_norm = w.flatten(2).norm(dim=2) + _TINY  # (n, m)
+        dual = 1 if self.norm == "linf" else 2  # the dual norm of the distance minimised
+        w_norm = w.flatten(2).norm(p=dual, dim=2) + _TINY  # (n, m)
         distance = f.detach().abs() / w_norm
         nearest = distance.argmin(dim=1, keepdim=True)  # (n, 1)
         length = distance.gather(1, nearest).squeeze(1) + _PUSH
-        direction = w[torch.arange(x.shape[0], device=x.device), nearest.squeeze(1)]
-        return rows(length / w_norm.gather(1, nearest).squeeze(1), direction) * direction
+        w_nearest = w[torch.arange(x.shape[0], device=x.device), nearest.squeeze(1)]
+        if self.norm == "linf":
+            return rows(length, w_nearest) * w_nearest.sign()
+        return rows(length / w_norm.gather(1, nearest).squeeze(1), w_nearest) * w_nearest
 
     def _classes(
         self, logits: Tensor, labels: Tensor, target: Tensor | None

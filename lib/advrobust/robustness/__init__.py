@@ -1,0 +1,27 @@
+"""Robustness evaluation of thesis §4.2.4.2 (Tables 4.2 and 4.4, Figure 4.2).
+
+* :class:`AutoAttack` (registered as attack ``"autoattack"``): a column added to Table 4.2;
+* :func:`defense_report` and :class:`WithinBudget`: Table 4.2's independent columns, DeepFool
+  read at the eps budget;
+* :func:`craft_transfer_examples`, :func:`accuracy_on`, :func:`transfer_accuracy`: Table 4.4;
+* :func:`loss_landscape`: Figure 4.2;
+* :func:`gradient_masking_checks`: the sanity checks of Athalye et al. (2018).
+"""
+from .autoattack import AutoAttack
+from .columns import WithinBudget, defense_report
+from .landscape import LossLandscape, loss_landscape
+from .masking import MaskingReport, gradient_masking_checks
+from .transfer import accuracy_on, craft_transfer_examples, transfer_accuracy
+
+__all__ = [
+    "AutoAttack",
+    "LossLandscape",
+    "MaskingReport",
+    "WithinBudget",
+    "accuracy_on",
+    "craft_transfer_examples",
+    "defense_report",
+    "gradient_masking_checks",
+    "loss_landscape",
+    "transfer_accuracy",
+]

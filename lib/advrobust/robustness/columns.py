@@ -1,0 +1,73 @@
+"""The independent attack columns of Table 4.2 (thesis §4.2.4.2).
+
+Each column of Table 4.2 (DeepFool, PGD-k, C&W-k, 20-restart PGD-k and C&W-k, and the book's
+added AutoAttack column) is the robust accuracy under that attack alone, at the L∞ budget
+eps = 8/255: :func:`defense_report` computes one :func:`~advrobust.evaluation.robust_accuracy`
+per column.
+
+DeepFool is a minimal-distortion attack with no budget. Its column counts an example as robust
+when DeepFool fails or needs a perturbation larger than the budget (L∞ norm > eps), which is how a
+minimisation attack enters a table at fixed eps; :class:`WithinBudget` implements that reading.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor, nn
+
+from ..attacks.base import Attack, BudgetedAttack, rows
+from ..attacks.threat import L2Ball, LinfBall
+from ..errors import require
+from ..evaluation import CLEAN, clean_accuracy, robust_accuracy
+
+
+class WithinBudget(BudgetedAttack):
+    """A minimal-distortion attack read at a fixed budget: its result where it lies inside the
+    eps-ball, the clean input elsewhere.
+
+    Args:
+        attack: the minimisation attack (e.g. :class:`~advrobust.attacks.DeepFool`).
+        eps: the budget. Default 8/255.
+        norm: ``"linf"`` or ``"l2"``; the distance the budget is measured in. Default ``"linf"``.
+
+    Queries: those of ``attack``. Nothing is projected: a perturbation over budget is rejected.
+    """
+
+    name = "within_budget"
+
+    def __init__(self, attack: Attack, *, eps: float = 8 / 255, norm: str = "linf") -> None:
+        balls = {"linf": LinfBall, "l2": L2Ball}
+        require(norm in balls, f"norm must be one of {', '.join(balls)}, got {norm!r}")
+        super().__init__(attack.model, threat=balls[norm](eps), bounds=attack.bounds)
+        self.attack = attack
+
+    def _perturb(self, x0: Tensor, labels: Tensor, target: Tensor | None) -> tuple[Tensor, Tensor]:
+        result = self.attack.run(x0, labels, target)
+        inside = self.threat.distance(result.x_adv, x0) <= self.eps
+        return torch.where(rows(inside, x0), result.x_adv, x0), result.queries
+
+
+def defense_report(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    attacks: Mapping[str, BudgetedAttack],
+    *,
+    batch_size: int = 256,
+) -> dict[str, float]:
+    """One row of Table 4.2: ``{"clean": accuracy, column: robust accuracy, ...}``.
+
+    Every column is its own :func:`~advrobust.evaluation.robust_accuracy` run (restarts inside
+    an attack are its own worst case; columns are not combined). Each attack must have a budget:
+    wrap a minimisation attack in :class:`WithinBudget`.
+    """
+    for name, attack in attacks.items():
+        require(
+            isinstance(attack, BudgetedAttack),
+            f"column {name!r} has no budget; wrap it: WithinBudget({type(attack).__name__}(...))",
+        )
+    row = {CLEAN: clean_accuracy(model, x, y, batch_size=batch_size)}
+    for name, attack in attacks.items():
+        row[name] = robust_accuracy(model, x, y, {name: attack}, batch_size=batch_size).robust_accuracy
+    return row
