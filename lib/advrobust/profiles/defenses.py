@@ -72,6 +72,12 @@ class DefenseSettings:
         require(self.dataset in ("cifar10", "mnist"), f"unknown dataset {self.dataset!r}")
         require(self.masking_eps == tuple(sorted(self.masking_eps)), "masking_eps must increase")
 
+    def fixed_eps_defenses(self) -> dict[float, Defense]:
+        """Table 4.1's rows: PGD adversarial training at each fixed training eps, with the inner
+        steps of Table 4.2's "Adv train" and step size 2.5 eps / steps (Madry et al.'s rule)."""
+        steps = self.defenses["Adv train"].steps  # type: ignore[attr-defined]
+        return {eps: PGDAT(eps=eps, alpha=2.5 * eps / steps, steps=steps) for eps in self.fixed_eps_train}
+
     def model_label(self) -> str:
         """The network behind Table 4.2's rows, e.g. "small CNN"."""
         return _MODEL_LABELS[self.train.model]
@@ -169,9 +175,10 @@ def _smoke(dataset: str) -> DefenseSettings:
         fixed_eps_train=quick.fixed_eps_train[:2], fixed_eps_config=replace(quick.train, epochs=1, train_subset=256),
         n_fixed_eps=32,
         columns=replace(quick.columns, n_eval=32, deepfool_steps=5, pgd_steps=3, restarts=2, restart_steps=3,
-                        autoattack={"version": "standard", "n_target_classes": 1, "n_queries": 20},
+                        autoattack={"version": "standard", "steps": 5, "n_target_classes": 1, "n_queries": 20},
                         n_autoattack=16),
         n_transfer=32, landscape_points=5, landscape_examples=2, masking_steps=3, n_masking=32,
+        masking_eps=quick.masking_eps[2::2],
         note="smoke test: one epoch on 256 images",
     )
 
