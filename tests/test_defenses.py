@@ -160,14 +160,15 @@ def test_cat_labels_follow_eq_4_4():
     assert torch.equal(adp_adv().labels(y, eps, 10), one_hot(y, 10))  # ablation: no smoothing
 
 
-def test_cat_mixed_loss_is_cross_entropy_plus_the_margin_hinge():
+def test_cat_mixed_loss_is_cross_entropy_plus_the_margin_hinge_weighted_by_one_or_eps():
     logits = torch.tensor([[2.0, 0.0, 1.0], [0.0, 30.0, 0.0]])
     y = torch.tensor([0, 1])
     labels = one_hot(y, 3)
-    loss = CAT(kappa=10.0)._loss(logits, y, labels)
+    eps = torch.tensor([0.01, 0.03])
     ce = F.cross_entropy(logits, y, reduction="none")
     hinge = torch.tensor([max(1.0 - 2.0, -10.0), max(0.0 - 30.0, -10.0)])
-    torch.testing.assert_close(loss, ce + hinge)
+    torch.testing.assert_close(CAT(kappa=10.0, margin_weight="one")._loss(logits, y, labels, eps), ce + hinge)
+    torch.testing.assert_close(CAT(kappa=10.0)._loss(logits, y, labels, eps), ce + eps * hinge)
 
 
 def test_cat_settings_are_checked_and_ablations_are_registered():

@@ -135,9 +135,10 @@ def _paper() -> DefenseSettings:
 
 
 def _quick_cifar() -> DefenseSettings:
+    # Measured for the natural run (4 epochs on 10k images): no augmentation and lr 2e-3 reach 45%
+    # clean accuracy, against 40% with augmentation or with lr 1e-3.
     small = TrainConfig(model="small_cnn_cifar", dataset="cifar10", epochs=4, batch_size=128,
-                        optimizer="adam", lr=1e-3, schedule="cosine", train_subset=10_000, augment=True,
-                        seed=0)
+                        optimizer="adam", lr=2e-3, schedule="cosine", train_subset=10_000, seed=0)
     rows, ablations = _cifar_defenses(steps=5, alpha=4 / 255)
     return DefenseSettings(
         dataset="cifar10", eps=_EPS, train=small, wide_train=None, defenses=rows, ablations=ablations,
@@ -150,8 +151,8 @@ def _quick_cifar() -> DefenseSettings:
         n_transfer=300, landscape_points=21, landscape_span=2 * _EPS, landscape_examples=8,
         masking_eps=tuple(e / 255 for e in (1, 2, 4, 8, 16, 32, 64, 128)), masking_steps=20,
         n_masking=200,
-        note="small CNN on 10,000 CIFAR-10 training images for 4 epochs (Adam), 5 PGD steps in "
-             "training, 300 test images",
+        note="small CNN on 10,000 CIFAR-10 training images for 4 epochs (Adam, no augmentation), "
+             "5 PGD steps in training, 300 test images",
     )
 
 
