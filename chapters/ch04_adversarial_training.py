@@ -78,13 +78,13 @@ results.figure(plot_toy_boundaries(toy_models, x_train, y_train, x_test, y_test)
     f"Figure 4.1: decision boundaries on separable 2-D data with margin {MARGIN} (L∞). (a) natural, "
     "(b) adversarial training eps = 1, (c) eps = 4, (d) CAT eps_max = 4. The thesis shows the same "
     "four panels without numbers: (c) distorted, the others near the true line."))
-results.table(toy_table.set_index("training").round(3), "figure_4_1_accuracy", caption=(
+results.table(toy_table.set_index("training").round(4), "figure_4_1_accuracy", caption=(
     f"Figure 4.1's claim measured: toy test accuracy ({len(y_test)} points) of each training. The "
     "thesis's claim: adversarial training at eps = 4 ruins the boundary while CAT keeps it."))
 accuracy = toy_table.set_index("training")["test accuracy"]
 holds = accuracy["pgd_at_eps4"] < min(accuracy.drop("pgd_at_eps4")) - 0.05
 print(f"[{'holds' if holds else 'does NOT hold'}] AT at eps = 4 is clearly worse than natural, "
-      f"AT at eps = 1 and CAT: {accuracy.round(3).to_dict()}")
+      f"AT at eps = 1 and CAT: {accuracy.round(4).to_dict()}")
 
 # %% [markdown]
 # ## Table 4.1: fixed training $\varepsilon$ and the generalisation gap
@@ -109,14 +109,14 @@ shown = beside_thesis(fixed, thesis_table("table_4_1"), on=["test_eps", "split",
 ours = fixed.set_index(["test_eps", "split", "train_eps"])
 shown[("AutoAttack", f"ours ({profile})")] = ours["autoattack"]
 shown[("clean accuracy", f"ours ({profile})")] = ours["clean_accuracy"]
-results.table(shown.round(3), "table_4_1", caption=(
+results.table(shown.round(4), "table_4_1", caption=(
     f"Table 4.1: robust accuracy at eps = {settings.fixed_eps_test} on training and test images of "
     f"models adversarially trained at fixed eps; thesis (VGG-16, CIFAR-10, full sets) beside ours "
     f"({settings.model_label()}, {settings.n_fixed_eps} training and test images, PGD{columns.pgd_steps}"
     f" and AutoAttack)."))
 robust = ours["robust_accuracy"].droplevel("test_eps")
 gap = robust.xs("train", level="split") - robust.xs("test", level="split")
-print("generalisation gap (train - test robust accuracy) by training eps:", gap.round(3).to_dict())
+print("generalisation gap (train - test robust accuracy) by training eps:", gap.round(4).to_dict())
 
 # %% [markdown]
 # ## Exercises

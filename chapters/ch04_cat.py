@@ -151,7 +151,7 @@ every_row = robustness_table(models, test, columns)  # Table 4.2's models and Ta
 table = every_row[every_row["method"].isin(settings.defenses)]
 thesis = thesis_table("table_4_2").assign(autoattack=float("nan"))
 shown = beside_thesis(table, thesis, on=["method"], profile=profile).rename(columns=names, level=0)
-results.table(shown.round(3), "table_4_2", caption=(
+results.table(shown.round(4), "table_4_2", caption=(
     f"Table 4.2: clean and robust accuracy at eps = {settings.eps:.4g} (L∞), thesis (VGG-16, "
     f"CIFAR-10, PGD100 / C&W100 / 20 restarts of 1000 steps) beside ours ({settings.model_label()}, "
     f"{len(test.y)} test images, columns as named). The thesis has no AutoAttack column."))
@@ -229,7 +229,7 @@ shown = pd.concat({
     "thesis (WRN-34-10) or quoted": quoted[["clean", "pgd", "cw", "source"]],
     f"ours ({profile})": ours[["clean", "pgd_restarts", "cw_restarts", "autoattack"]].rename(columns=names),
 }, axis=1).loc[quoted.index]
-results.table(shown.round(3), "table_4_3", caption=(
+results.table(shown.round(4), "table_4_3", caption=(
     "Table 4.3: the thesis's WRN-34-10 rows (source 'thesis') and the seven methods it quotes "
     "(source 'quoted': numbers copied from their papers, not re-run; their PGD/C&W settings vary, "
     "see the thesis), beside ours "
@@ -256,7 +256,7 @@ ours = pd.DataFrame({column: result["transfer"] for column, result in transfer.i
 shown = beside_thesis(ours, thesis_table("table_4_4"), on=["method"], profile=profile, values=list(families))
 for column, result in transfer.items():
     shown[(f"white-box PGD ({column})", f"ours ({profile})")] = result["white_box_pgd"]
-results.table(shown.round(3), "table_4_4", caption=(
+results.table(shown.round(4), "table_4_4", caption=(
     f"Table 4.4: accuracy under transfer attack from the natural model of the same architecture "
     f"(thesis: 10,000 CIFAR-10 examples, VGG-16 and WRN; ours: {len(transfer_data.y)} examples, column "
     f"'vgg16' = {settings.model_label()}), with our white-box PGD accuracy on the same examples beside it."))
@@ -289,7 +289,7 @@ ablation = every_row[every_row["method"].isin(["Adv train", *settings.ablations,
 shown = beside_thesis(ablation[["method", "clean", "pgd"]], thesis_table("table_4_6"), on=["method"],
                       profile=profile).rename(columns=names, level=0)
 shown[(names["autoattack"], f"ours ({profile})")] = ablation.set_index("method")["autoattack"]
-results.table(shown.round(3), "table_4_6", caption=(
+results.table(shown.round(4), "table_4_6", caption=(
     f"Table 4.6: ablation of CAT, clean and PGD accuracy at eps = {settings.eps:.4g}, thesis (VGG-16) "
     f"beside ours ({settings.model_label()}), with AutoAttack beside PGD."))
 
