@@ -125,7 +125,8 @@ right.set(xlabel="$\\varepsilon_i$ after training", ylabel="training examples", 
 stamp(fig, profile)
 results.figure(fig, "cat_eps", caption=(
     "CAT's per-example perturbation levels (Algorithm 8): mean after each epoch and the final "
-    "distribution. Examples the model cannot defend are reset to 0; the rest grow to eps_max. "
+    "distribution. Examples the attack breaks are reset to 0; the others grow by eta at each visit, "
+    "up to eps_max, so after E epochs no eps_i exceeds E * eta. "
     "The thesis reports no such figure."))
 
 # %% [markdown]
