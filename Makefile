@@ -11,23 +11,32 @@ DEVICE ?= auto
 # Where datasets live (or are downloaded to). CI points it at ../shared/data.
 export ADVROBUST_DATA ?= $(CURDIR)/data/raw
 
-.PHONY: help env book reproduce html test test-fast clean
+.PHONY: help env lock book reproduce html test test-fast clean
 
 help:
 	@echo "make book                 execute every chapter at PROFILE=$(PROFILE) and build the HTML book"
 	@echo "make reproduce PROFILE=paper DEVICE=cuda   the thesis-scale run (GPU)"
 	@echo "make test                 unit tests, peer cross-checks, smoke-profile chapters, book build"
+	@echo "make lock                 re-resolve requirements.lock from pyproject.toml (network)"
 	@echo "make clean                remove the built book and executed notebooks"
 
-# The environment: created once, refreshed when pyproject.toml changes.
+# The environment: created once from the lock, refreshed when the lock changes. Every package is
+# installed at the lock's exact version and hash, without resolving (--no-deps): torchattacks's own
+# pin of an old `requests` is overridden in the lock (requirements/overrides.txt).
 env: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
-	# torchattacks pins requests~=2.25 (conflicts with Sphinx); its real needs are already installed.
-	$(PY) -m pip install -q --no-deps torchattacks==3.5.1
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# Re-resolve the lock from pyproject.toml's ranges and requirements/lock.in (needs the network).
+# `make lock` keeps every pin that still fits (add a dependency, then run it); `make lock
+# UPGRADE=--upgrade` moves every package to its newest allowed release.
+LOCK_FLAGS := --extra test --override requirements/overrides.txt --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --generate-hashes --custom-compile-command "make lock"
+lock: env
+	$(VENV)/bin/uv pip compile pyproject.toml requirements/lock.in $(LOCK_FLAGS) $(UPGRADE) -o requirements.lock
 
 book: env
 	$(PY) -m advrobust.pipeline run --profile $(PROFILE) --device $(DEVICE)

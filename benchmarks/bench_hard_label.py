@@ -39,10 +39,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from advrobust import profiles, registry
+from advrobust import registry
+from advrobust.profiles.whitebox import whitebox
 from advrobust.blackbox import SignOPT
 from advrobust.data import load_dataset
-from advrobust.evaluation import correctly_classified, predict
+from advrobust.robustness.accuracy import correctly_classified, predict
 from advrobust.training import trained_model
 from query_meter import BudgetSpent, QueryMeter
 from torch import Tensor, nn
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
 
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    model = trained_model(profiles.whitebox("quick").train, device=device, data_root=args.data_root, progress=False)
+    model = trained_model(whitebox("quick").train, device=device, data_root=args.data_root, progress=False)
     x, y = benchmark_images(args.n, args.data_root, device, model)
     outcomes = [run_ours(model, x, y, args.budget, args.seed)]
     outcomes += [RUNNERS[name](model, x, y, args.budget, args.seed) for name in args.peers]

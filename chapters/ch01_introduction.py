@@ -60,16 +60,16 @@ seed = 0
 results_dir = "results"
 
 # %%
-from advrobust import profiles
+from advrobust.profiles.whitebox import whitebox
 from advrobust.attacks import create_attack
 from advrobust.data import load_dataset
-from advrobust.evaluation import clean_accuracy, correctly_classified, one_per_class, top1
-from advrobust.plotting import adversarial_examples_figure, use_book_style
+from advrobust.robustness.accuracy import clean_accuracy, correctly_classified, one_per_class, top1
+from advrobust.plotting.common import adversarial_examples_figure, use_book_style
 from advrobust.report import Results
 from advrobust.runtime import resolve_device, seed_everything
 from advrobust.training import trained_model
 
-settings = profiles.whitebox(profile)
+settings = whitebox(profile)
 dev = resolve_device(device)
 seed_everything(seed)
 use_book_style()

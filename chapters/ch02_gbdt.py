@@ -48,11 +48,12 @@ import itertools
 import pandas as pd
 import torch
 from advrobust import registry
-from advrobust.blackbox import distortion_table, query_grid
+from advrobust.experiments.attack_runs import distortion_table, query_grid
 from advrobust.data import load_dataset
-from advrobust.models import GBDTScores, roc_auc, train_gbdt
-from advrobust.plotting import image_grid, use_book_style
-from advrobust.plotting_blackbox import distortion_vs_queries_figure
+from advrobust.models.gbdt import GBDTScores, roc_auc
+from advrobust.training.gbdt import train_gbdt
+from advrobust.plotting.common import image_grid, use_book_style
+from advrobust.plotting.hard_label_2d import distortion_vs_queries_figure
 from advrobust.profiles.gbdt import gbdt
 from advrobust.report import Results
 from advrobust.runtime import seed_everything

@@ -45,9 +45,9 @@ results_dir = "results"
 import numpy as np
 import pandas as pd
 import torch
-from advrobust import profiles
+from advrobust.profiles.whitebox import whitebox
 from advrobust.attacks import create_attack
-from advrobust.blackbox import (
+from advrobust.experiments.attack_runs import (
     distortion_table,
     median_curves,
     query_grid,
@@ -58,8 +58,8 @@ from advrobust.blackbox import (
 )
 from advrobust.data import load_dataset
 from advrobust.data.loading import load_if_present
-from advrobust.evaluation import clean_accuracy, correctly_classified, predict
-from advrobust.plotting import image_grid, query_curves_figure, use_book_style
+from advrobust.robustness.accuracy import clean_accuracy, correctly_classified, predict
+from advrobust.plotting.common import image_grid, query_curves_figure, use_book_style
 from advrobust.profiles.hard_label import hard_label
 from advrobust.report import Results
 from advrobust.runtime import resolve_device, seed_everything
@@ -68,7 +68,7 @@ from advrobust.training import trained_model
 
 mnist_settings = hard_label(profile, "mnist")
 cifar_settings = hard_label(profile, "cifar10")
-whitebox_settings = profiles.whitebox(profile)
+whitebox_settings = whitebox(profile)
 dev = resolve_device(device)
 seed_everything(seed)
 use_book_style()

@@ -36,11 +36,11 @@ import math
 
 import pandas as pd
 import torch
-from advrobust import toy2d
+from advrobust.toys import hard_label_2d as toy2d
 from advrobust.blackbox.oracle import HardLabelOracle
 from advrobust.blackbox.search import local_search
-from advrobust.plotting import use_book_style
-from advrobust.plotting_blackbox import figure_2_1, figure_2_2, figure_2_3, figure_2_4
+from advrobust.plotting.common import use_book_style
+from advrobust.plotting.hard_label_2d import figure_2_1, figure_2_2, figure_2_3, figure_2_4
 from advrobust.report import Results
 from advrobust.runtime import seed_everything
 

@@ -73,21 +73,21 @@ results_dir = "results"
 # %%
 import pandas as pd
 import torch
-from advrobust import profiles
+from advrobust.profiles.whitebox import whitebox
 from advrobust.attacks import create_attack
-from advrobust.blackbox import distortion_table, query_grid, run_attacks
+from advrobust.experiments.attack_runs import distortion_table, query_grid, run_attacks
 from advrobust.blackbox.nes import NES
 from advrobust.blackbox.zoo import ZOO
 from advrobust.data import load_dataset
-from advrobust.evaluation import clean_accuracy, correctly_classified, predict
-from advrobust.plotting import image_grid, query_curves_figure, use_book_style
+from advrobust.robustness.accuracy import clean_accuracy, correctly_classified, predict
+from advrobust.plotting.common import image_grid, query_curves_figure, use_book_style
 from advrobust.profiles.score_based import score_based
 from advrobust.report import Results
 from advrobust.runtime import resolve_device, seed_everything
 from advrobust.training import trained_model
 
 settings = score_based(profile)
-whitebox_settings = profiles.whitebox(profile)
+whitebox_settings = whitebox(profile)
 dev = resolve_device(device)
 seed_everything(seed)
 use_book_style()

@@ -68,17 +68,17 @@ results_dir = "results"
 # %%
 import pandas as pd
 import torch
-from advrobust import profiles
+from advrobust.profiles.whitebox import whitebox
 from advrobust.attacks import create_attack
 from advrobust.data import load_dataset
-from advrobust.evaluation import (
+from advrobust.robustness.accuracy import (
     clean_accuracy,
     correctly_classified,
     distortion_stats,
     predict,
     robust_accuracy_curve,
 )
-from advrobust.plotting import (
+from advrobust.plotting.common import (
     distortion_histogram,
     image_grid,
     robust_accuracy_plot,
@@ -89,7 +89,7 @@ from advrobust.runtime import resolve_device, seed_everything
 from advrobust.tables import beside_thesis, thesis_table
 from advrobust.training import trained_model
 
-settings = profiles.whitebox(profile)
+settings = whitebox(profile)
 dev = resolve_device(device)
 seed_everything(seed)
 use_book_style()

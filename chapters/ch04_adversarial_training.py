@@ -39,14 +39,14 @@ results_dir = "results"
 
 # %%
 import pandas as pd
-from advrobust.defense_experiments import evaluation_data, fixed_eps_table, train_defended
-from advrobust.plotting import use_book_style
-from advrobust.plotting_toy import plot_toy_boundaries
-from advrobust.profiles import defenses
+from advrobust.experiments.ch4_defenses import evaluation_data, fixed_eps_table, train_defended
+from advrobust.plotting.common import use_book_style
+from advrobust.plotting.toys import plot_toy_boundaries
+from advrobust.profiles.defenses import defenses
 from advrobust.report import Results
 from advrobust.runtime import device_name, resolve_device, seed_everything
 from advrobust.tables import beside_thesis, thesis_table
-from advrobust.toy_margin import MARGIN, figure_4_1_data, figure_4_1_models, toy_accuracy
+from advrobust.toys.margin import MARGIN, figure_4_1_data, figure_4_1_models, toy_accuracy
 
 device = resolve_device(device)
 seed_everything(seed)
@@ -63,7 +63,7 @@ print(f"profile {profile} on {device_name(device)}: {settings.dataset}, {setting
 # line (dashed). Four small networks are trained on the same 400 points: natural training, PGD
 # adversarial training at $\varepsilon = 1$ (below the margin) and at $\varepsilon = 4$ (beyond
 # it), and CAT with $\varepsilon_{\max} = 4$. The thesis gives neither the data nor the model; ours
-# (documented in `advrobust.toy_margin`) put half of one class right at the margin, the examples
+# (documented in `advrobust.toys.margin`) put half of one class right at the margin, the examples
 # "intrinsically closer to the decision boundary" of §4.1.1. This figure does not depend on the
 # profile: it is the same, exactly, at every profile.
 
@@ -121,7 +121,7 @@ print("generalisation gap (train - test robust accuracy) by training eps:", gap.
 # %% [markdown]
 # ## Exercises
 #
-# 1. Move the close half of class 1 further from the line (`advrobust.toy_margin.CLOSE_WIDTH`,
+# 1. Move the close half of class 1 further from the line (`advrobust.toys.margin.CLOSE_WIDTH`,
 #    or `separable_data(..., margin=...)`) until adversarial training at $\varepsilon = 4$ stops
 #    failing. How far must it be, and why?
 # 2. Train the toy with `advrobust.defenses.adv_ls` at $\varepsilon = 4$ (fixed $\varepsilon$ with

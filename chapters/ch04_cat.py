@@ -75,7 +75,7 @@ results_dir = "results"
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from advrobust.defense_experiments import (
+from advrobust.experiments.ch4_defenses import (
     claims_table,
     column_names,
     evaluation_data,
@@ -83,9 +83,9 @@ from advrobust.defense_experiments import (
     train_defended,
     transfer_table,
 )
-from advrobust.plotting import stamp, use_book_style
-from advrobust.plotting_defenses import eps_curves_figure, loss_landscape_figure
-from advrobust.profiles import defenses
+from advrobust.plotting.common import stamp, use_book_style
+from advrobust.plotting.defenses import eps_curves_figure, loss_landscape_figure
+from advrobust.profiles.defenses import defenses
 from advrobust.report import Results
 from advrobust.robustness import gradient_masking_checks, loss_landscape
 from advrobust.runtime import device_name, resolve_device, seed_everything

@@ -6,9 +6,9 @@ import torch
 from torch import nn
 
 from advrobust.attacks.result import AttackResult
-from advrobust.blackbox import (
-    BlackBoxResult,
-    QueryTrace,
+from advrobust.attacks import AttackSpec
+from advrobust.blackbox import BlackBoxResult, QueryTrace, SignOPT
+from advrobust.experiments.attack_runs import (
     distortion_table,
     random_targets,
     run_attacks,
@@ -41,7 +41,7 @@ def test_distortion_table_reads_each_budget_off_the_trace() -> None:
 
 def test_run_attacks_resumes_from_the_cache(tmp_path) -> None:
     model, x, y, _ = linear_problem(n=3)
-    specs = {"Sign-OPT": ("sign_opt", {"budget": 300, "seed": 0})}
+    specs = {"Sign-OPT": AttackSpec(SignOPT, budget=300, seed=0)}
     first = run_attacks(model, specs, x, y, model_key="linear", cache_dir=tmp_path)["Sign-OPT"]
     counting = CountingModel(model)
     again = run_attacks(counting, specs, x, y, model_key="linear", cache_dir=tmp_path)["Sign-OPT"]
@@ -69,5 +69,5 @@ def test_cached_runs_live_in_the_blackbox_folder_of_the_cache(tmp_path) -> None:
     model = nn.Linear(2, 2)
     x = torch.rand(2, 2)
     y = model(x).argmax(dim=1)
-    run_attacks(model, {"s": ("sign_opt", {"budget": 50})}, x, y, model_key="k", cache_dir=tmp_path)
+    run_attacks(model, {"s": AttackSpec(SignOPT, budget=50)}, x, y, model_key="k", cache_dir=tmp_path)
     assert [p.parent.name for p in tmp_path.rglob("*.pt")] == ["blackbox"]

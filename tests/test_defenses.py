@@ -19,7 +19,7 @@ from advrobust.defenses import (
     one_hot,
 )
 from advrobust.errors import ConfigError
-from advrobust.evaluation import robust_accuracy
+from advrobust.robustness.accuracy import robust_accuracy
 from advrobust.training import TrainConfig, load_checkpoint, train
 from torch import nn
 

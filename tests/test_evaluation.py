@@ -18,7 +18,7 @@ from advrobust.attacks import (
 )
 from advrobust.attacks.base import rows
 from advrobust.errors import ConfigError
-from advrobust.evaluation import (
+from advrobust.robustness.accuracy import (
     clean_accuracy,
     distortion_stats,
     predict,

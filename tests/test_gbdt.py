@@ -14,8 +14,9 @@ from advrobust import registry
 from advrobust.blackbox.oracle import HardLabelOracle
 from advrobust.data import higgs, load_dataset
 from advrobust.errors import ConfigError, DataError
-from advrobust.models import gbdt
-from advrobust.models.gbdt import GBDTConfig, GBDTScores, roc_auc, train_gbdt
+from advrobust.models.gbdt import GBDTScores, roc_auc
+from advrobust.training import gbdt
+from advrobust.training.gbdt import GBDTConfig, train_gbdt
 from advrobust.profiles.gbdt import gbdt as gbdt_settings
 from advrobust.tables import thesis_table
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 from advrobust.defenses import CAT, PGDAT, TRADES
-from advrobust.profiles import defenses
+from advrobust.profiles.defenses import defenses
 
 
 def test_paper_uses_the_settings_of_section_4_2_4_1(tmp_path):

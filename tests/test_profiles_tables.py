@@ -3,18 +3,19 @@ import math
 
 import pandas as pd
 import pytest
+from advrobust.profiles import PROFILES
 import torch
-from advrobust import profiles
+from advrobust.profiles.whitebox import whitebox
 from advrobust.attacks import create_attack
 from advrobust.errors import ConfigError
-from advrobust.evaluation import correctly_classified, one_per_class, top1
+from advrobust.robustness.accuracy import correctly_classified, one_per_class, top1
 from advrobust.registry import available
 from advrobust.tables import available_tables, beside_thesis, thesis_table
 
 
-@pytest.mark.parametrize("profile", profiles.PROFILES)
+@pytest.mark.parametrize("profile", PROFILES)
 def test_every_profile_builds_valid_attacks(profile):
-    settings = profiles.whitebox(profile)
+    settings = whitebox(profile)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
     for norm, eps_values in (("Linf", settings.eps_linf), ("L2", settings.eps_l2)):
         for name, settings_at in settings.curve_attacks(norm).values():
@@ -27,7 +28,7 @@ def test_every_profile_builds_valid_attacks(profile):
 
 
 def test_profiles_grow_in_scale():
-    smoke, quick, paper = (profiles.whitebox(p) for p in ("smoke", "quick", "paper"))
+    smoke, quick, paper = (whitebox(p) for p in ("smoke", "quick", "paper"))
     assert smoke.n_attack < quick.n_attack <= paper.n_attack == 100  # the thesis attacks 100 examples
     assert smoke.train.epochs <= quick.train.epochs < paper.train.epochs
     assert 0.3 in quick.eps_linf and 1.5 in quick.eps_l2  # MNIST's budget and Table 2.2's threshold
@@ -35,9 +36,9 @@ def test_profiles_grow_in_scale():
 
 def test_unknown_profile_is_one_line_config_error():
     with pytest.raises(ConfigError, match="unknown profile 'huge'; available: smoke, quick, paper"):
-        profiles.whitebox("huge")
+        whitebox("huge")
     with pytest.raises(ConfigError, match="unknown norm"):
-        profiles.whitebox("smoke").curve_attacks("L1")
+        whitebox("smoke").curve_attacks("L1")
 
 
 def test_thesis_table_2_2_transcription():

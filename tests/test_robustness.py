@@ -18,7 +18,7 @@ from _attack_fixtures import D, binary_linear, multiclass_linear
 from advrobust import registry
 from advrobust.attacks import PGD, DeepFool
 from advrobust.errors import ConfigError
-from advrobust.evaluation import robust_accuracy
+from advrobust.robustness.accuracy import robust_accuracy
 from advrobust.robustness import (
     AutoAttack,
     WithinBudget,
@@ -226,7 +226,7 @@ def test_figures_draw_one_panel_per_model() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from advrobust.plotting_defenses import eps_curves_figure, loss_landscape_figure
+    from advrobust.plotting.defenses import eps_curves_figure, loss_landscape_figure
 
     case = multiclass_linear()
     landscape = loss_landscape(case.model, case.x, case.y, span=0.05, points=5)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from advrobust import toy2d
+from advrobust.toys import hard_label_2d as toy2d
 from advrobust.blackbox.oracle import HardLabelOracle
 from advrobust.blackbox.search import local_search
 from advrobust.errors import ConfigError

@@ -1,11 +1,11 @@
-"""The separable toy of Figure 4.1 (advrobust.toy_margin; thesis §4.1.1): its margin, and the claim
+"""The separable toy of Figure 4.1 (advrobust.toys.margin; thesis §4.1.1): its margin, and the claim
 that a uniform eps beyond the margin distorts the boundary while eps below it, and CAT, do not."""
 from __future__ import annotations
 
 import pytest
 import torch
-from advrobust import toy_margin
-from advrobust.plotting_toy import plot_toy_boundaries
+from advrobust.toys import margin as toy_margin
+from advrobust.plotting.toys import plot_toy_boundaries
 from matplotlib import pyplot as plt
 
 

@@ -13,9 +13,9 @@ import torch
 from advrobust.defenses import Natural
 from advrobust.errors import ConfigError
 from advrobust.models import create_model
+from advrobust.runtime import cache_root
 from advrobust.training import (
     TrainConfig,
-    cache_root,
     load_checkpoint,
     random_crop_flip,
     run_directory,
@@ -339,8 +339,6 @@ def test_cache_location_argument_then_environment_then_repository(tmp_path, monk
 
 
 def test_training_split_comes_from_load_dataset_with_subset(monkeypatch):
-    import advrobust.data
-
     class FakeData:
         def __init__(self, n):
             self.x, self.y = torch.zeros(n, 1, 28, 28), torch.zeros(n, dtype=torch.long)
@@ -355,7 +353,7 @@ def test_training_split_comes_from_load_dataset_with_subset(monkeypatch):
         requests.append((name, split, root, device))
         return FakeData(50)
 
-    monkeypatch.setattr(advrobust.data, "load_dataset", fake_load_dataset, raising=False)
+    monkeypatch.setattr(cache_module, "load_dataset", fake_load_dataset)
     x, y = cache_module.load_training_split(small_config(train_subset=20, seed=7), "/data", CPU)
     assert requests == [("synthetic", "train", "/data", CPU), ("subset", 20, 7)]
     assert len(x) == len(y) == 20

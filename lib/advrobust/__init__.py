@@ -1,12 +1,12 @@
-"""advrobust: attacks, defenses, models, data and the run pipeline of the thesis companion.
+"""advrobust: the library of the executable companion to M. Cheng's thesis *On the Robustness of
+Neural Network: Attacks and Defenses* (UCLA, 2021).
 
-Importing the package registers every model, dataset, attack and defense with :mod:`advrobust.registry`.
+The layout follows the thesis and the data flow; see ``lib/advrobust/README.md``. Importing the
+package imports nothing heavy: each subpackage is imported where it is used, and the registry
+imports the package of a kind (model, dataset, attack, black-box attack, defense) on its first
+look-up.
 """
-from . import attacks, blackbox, data, defenses, models, registry, robustness
 from .errors import AdvRobustError, ConfigError, DataError
 
-__all__ = [
-    "AdvRobustError", "ConfigError", "DataError", "attacks", "blackbox", "data", "defenses", "models", "registry",
-    "robustness",
-]
+__all__ = ["AdvRobustError", "ConfigError", "DataError"]
 __version__ = "0.1.0"

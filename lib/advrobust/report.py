@@ -7,8 +7,9 @@
 
 Each table is written as ``<name>.csv`` and each figure as ``<name>.png`` in ``results_dir``, and
 shown with its caption and the profile that produced it, so no number on a page hides its scale.
-``glue`` stores a value for ``{glue:text}`` in the page text (myst-nb); it does nothing where
-myst-nb is not installed (e.g. Colab).
+Figures are stamped with the profile here, so plotting functions never take it. ``glue`` stores a
+value for ``{glue:text}`` in the page text (myst-nb); it does nothing where myst-nb is not
+installed (e.g. Colab).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from IPython.display import HTML, Image, display
 from matplotlib.figure import Figure
 
 from .errors import require
+from .plotting.style import stamp
 
 FIGURE_DPI = 150
 
@@ -40,8 +42,12 @@ class Results:
         df.to_csv(self._path(name, "csv"))
         display(HTML(f'<div class="advrobust-table">{self._caption("Table", caption)}{df.to_html()}</div>'))
 
-    def figure(self, fig: Figure, name: str, caption: str, svg: bool = False) -> None:
-        """Write ``<name>.png`` (150 dpi; also ``<name>.svg`` with ``svg``), show it, close ``fig``."""
+    def figure(self, fig: Figure, name: str, caption: str, svg: bool = False, stamped: bool = True) -> None:
+        """Stamp ``fig`` with the profile (unless ``stamped`` is false: a figure that is the same at
+        every profile), write ``<name>.png`` (150 dpi; also ``<name>.svg`` with ``svg``), show it,
+        close ``fig``."""
+        if stamped:
+            stamp(fig, self.profile)
         png = self._path(name, "png")
         fig.savefig(png, dpi=FIGURE_DPI, bbox_inches="tight")
         if svg:

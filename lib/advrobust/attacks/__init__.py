@@ -6,7 +6,8 @@ Budgeted (eps-ball; ``atk.eps``, ``atk.threat``):
 Minimal distortion (L2):
     ``cw_l2`` :class:`CarliniWagnerL2`, ``deepfool`` :class:`DeepFool`.
 
-Every attack is called as ``x_adv = atk(x, y)`` or ``result = atk.run(x, y, target=None)``.
+Every attack is called as ``x_adv = atk(x, y)`` or ``result = atk.run(x, y, target=None)``;
+chapters build them from the :class:`AttackSpec` of their profile (``spec.build(model)``).
 """
 
 from torch import nn
@@ -20,6 +21,7 @@ from .fgsm import FGSM
 from .losses import attack_objective, cross_entropy, cw_loss, cw_margin
 from .pgd import BIM, PGD, PGDL2
 from .result import AttackResult
+from .spec import AttackSpec
 from .threat import L2Ball, LinfBall, ThreatModel, l2_distance, linf_distance
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "BudgetedAttack",
     "MinimizationAttack",
     "AttackResult",
+    "AttackSpec",
     # threat models and losses
     "LinfBall",
     "L2Ball",

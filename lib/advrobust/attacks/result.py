@@ -1,10 +1,17 @@
-"""What an attack returns: adversarial inputs, per-example success, distortion and query counts."""
+"""What an attack returns: adversarial inputs, per-example success, distortion and query counts.
+
+Image attacks measure L2 and L∞; an attack in another domain adds its own distances by name in
+``distances`` (a text attack: words changed, or the BLEU of its output), and every statistic and
+summary takes the distance's name.
+"""
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from torch import Tensor
+
+from ..errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,7 @@ class AttackResult:
         queries: (N,) int64; model forward evaluations the attack spent on each example (a
             gradient step counts 1); the clean and final judging passes are not counted.
         original_correct: (N,) bool; the clean prediction equals the label.
+        distances: further (N,) distances by name beyond L2 and L∞ (keyword only).
     """
 
     x_adv: Tensor
@@ -31,6 +39,7 @@ class AttackResult:
     linf: Tensor
     queries: Tensor
     original_correct: Tensor
+    distances: Mapping[str, Tensor] = field(default_factory=dict, kw_only=True)
 
     @property
     def broken(self) -> Tensor:
@@ -43,24 +52,40 @@ class AttackResult:
         n_correct = int(self.original_correct.sum())
         return int(self.broken.sum()) / n_correct if n_correct else float("nan")
 
+    def distance(self, name: str = "l2") -> Tensor:
+        """(N,) the distance ``name``: ``"l2"``, ``"linf"`` or one of :attr:`distances`."""
+        named = {"l2": self.l2, "linf": self.linf, **self.distances}
+        if name not in named:
+            raise ConfigError(f"unknown distance {name!r}; this result has: {', '.join(named)}")
+        return named[name]
+
+    def median_distance(self, name: str = "l2") -> float:
+        """Median of the distance ``name`` over :attr:`broken` examples (NaN when there are none)."""
+        return _statistic(self.distance(name)[self.broken], lambda v: v.quantile(0.5))
+
+    def mean_distance(self, name: str = "l2") -> float:
+        """Mean of the distance ``name`` over :attr:`broken` examples (NaN when there are none)."""
+        return _statistic(self.distance(name)[self.broken], Tensor.mean)
+
     @property
     def median_l2(self) -> float:
         """Median L2 distortion over :attr:`broken` examples (NaN when there are none)."""
-        return _statistic(self.l2[self.broken], lambda v: v.quantile(0.5))
+        return self.median_distance("l2")
 
     @property
     def mean_l2(self) -> float:
         """Mean L2 distortion over :attr:`broken` examples (NaN when there are none)."""
-        return _statistic(self.l2[self.broken], Tensor.mean)
+        return self.mean_distance("l2")
 
-    def summary(self) -> dict[str, float]:
-        """Headline numbers: n, clean accuracy, success rate, L2 mean and median, mean queries."""
+    def summary(self, distance: str = "l2") -> dict[str, float]:
+        """Headline numbers: n, clean accuracy, success rate, mean and median of ``distance`` over
+        the broken examples, and mean queries."""
         return {
             "n": float(self.success.numel()),
             "clean_accuracy": float(self.original_correct.float().mean()),
             "success_rate": self.success_rate,
-            "mean_l2": self.mean_l2,
-            "median_l2": self.median_l2,
+            f"mean_{distance}": self.mean_distance(distance),
+            f"median_{distance}": self.median_distance(distance),
             "mean_queries": float(self.queries.double().mean()),
         }
 

@@ -5,15 +5,6 @@ budgets queries and records the best adversarial distortion at every query count
 """
 from .base import BlackBoxAttack, BlackBoxResult
 from .boundary import BoundaryAttack
-from .experiment import (
-    distortion_table,
-    median_curves,
-    query_grid,
-    random_targets,
-    run_attacks,
-    success_curves,
-    target_class_starts,
-)
 from .guessing_smart import GuessingSmart
 from .nes import NES
 from .opt import OPTAttack
@@ -31,13 +22,6 @@ __all__ = [
     "SVMOPT",
     "ZOSignSGD",
     "BlackBoxAttack",
-    "distortion_table",
-    "median_curves",
-    "query_grid",
-    "random_targets",
-    "target_class_starts",
-    "run_attacks",
-    "success_curves",
     "BlackBoxResult",
     "HardLabelOracle",
     "QueryOracle",

@@ -20,8 +20,7 @@ in a batch of another size may, rarely, round the other way, so it is not re-jud
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -32,6 +31,7 @@ from ..attacks.base import eval_mode, goal_reached, require_count
 from ..attacks.result import AttackResult
 from ..attacks.threat import l2_distance, linf_distance
 from ..errors import require
+from ..runtime import cpu_threads
 from .oracle import Bounds, HardLabelOracle, QueryOracle, QueryTrace, ScoreFunction
 
 
@@ -44,17 +44,6 @@ class BlackBoxResult(AttackResult):
     def best_at(self, budgets: list[int]) -> Tensor:
         """(N, len(budgets)) best distortion within each budget (``inf`` where none found)."""
         return self.trace.best_at(budgets)
-
-
-@contextmanager
-def cpu_threads(count: int) -> Iterator[None]:
-    """torch's intra-op thread count set to ``count`` inside the block, restored after."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class BlackBoxAttack(ABC):

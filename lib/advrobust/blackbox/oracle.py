@@ -62,6 +62,11 @@ class QueryTrace:
             best[:, j].scatter_reduce_(0, example[within], dist[within], reduce="amin")
         return best
 
+    def first_success(self) -> Tensor:
+        """(N,) float64 number of the first adversarial query of each example; ``inf`` where none."""
+        first = torch.full((self.n,), float("inf"), dtype=torch.float64)
+        return first.scatter_reduce_(0, self.example.cpu(), self.query.cpu().double(), reduce="amin")
+
     def subset(self, keep: Tensor) -> QueryTrace:
         """The trace of the examples where ``keep`` (N,) bool is True, renumbered 0..n'-1."""
         keep = keep.cpu()

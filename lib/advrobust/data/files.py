@@ -18,13 +18,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..errors import DataError, require
+from ..runtime import REPO_ROOT
 
 Checksum = tuple[str, str]
 """A ``hashlib`` algorithm name and the expected hex digest, e.g. ``("md5", "f68b...")``."""
 
 DATA_ENV = "ADVROBUST_DATA"
 SPLITS = ("train", "test")
-_REPO_ROOT = Path(__file__).resolve().parents[3]  # lib/advrobust/data/files.py -> repository
 _CHUNK = 1 << 20
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def data_root(root: str | Path | None = None) -> Path:
     from_env = os.environ.get(DATA_ENV)
     if from_env:
         return Path(from_env).expanduser()
-    return _REPO_ROOT / "data" / "raw"
+    return REPO_ROOT / "data" / "raw"
 
 
 def check_split(split: str) -> None:

@@ -1,8 +1,10 @@
 """Models of the thesis experiments; importing this package registers them as ``"model"`` kind.
 
 Every model takes [0, 1] images of shape ``(N, *model.input_shape)``, normalises them itself and
-returns ``(N, model.num_classes)`` logits. The LightGBM trees of §2.5.0.5 are not torch modules:
-:class:`GBDTScores` wraps a trained booster into the same batch-to-scores form.
+returns ``(N, model.num_classes)`` logits (family ``image_classifier``); the 2-D toy network takes
+points (N, 2) (family ``toy``). The LightGBM trees of §2.5.0.5 are not torch modules:
+:class:`GBDTScores` wraps a trained booster into the same batch-to-scores form (training them is
+:mod:`advrobust.training.gbdt`).
 """
 from __future__ import annotations
 
@@ -12,8 +14,14 @@ from torch import nn
 
 from ..registry import create
 from .cw import CarliniWagnerCNN, cw_cifar10, cw_mnist, small_cnn_cifar
-from .gbdt import GBDTConfig, GBDTScores, roc_auc, train_gbdt
-from .imagenet import IMAGENET_MEAN, IMAGENET_STD, NormalizedImageNetNet, resnet50_rimagenet
+from .gbdt import GBDTScores, roc_auc
+from .imagenet import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    NormalizedImageNetNet,
+    resnet50_rimagenet,
+)
+from .mlp import ToyMLP, mlp_2d
 from .normalize import CIFAR10_MEAN, CIFAR10_STD, Normalize
 from .resnet import BasicBlock, CifarResNet, resnet18_cifar
 from .vgg import VGG16_LAYOUT, CifarVGG, vgg16_cifar
@@ -36,20 +44,20 @@ __all__ = [
     "CarliniWagnerCNN",
     "CifarResNet",
     "CifarVGG",
-    "GBDTConfig",
     "GBDTScores",
     "Normalize",
     "NormalizedImageNetNet",
     "PreActBlock",
+    "ToyMLP",
     "WideResNet",
     "create_model",
     "cw_cifar10",
     "cw_mnist",
+    "mlp_2d",
     "resnet18_cifar",
     "resnet50_rimagenet",
     "roc_auc",
     "small_cnn_cifar",
-    "train_gbdt",
     "vgg16_cifar",
     "wrn34_10",
 ]

@@ -56,19 +56,19 @@ class CarliniWagnerCNN(nn.Module):
         return self.classifier(self.features(self.normalize(x)))
 
 
-@register("model", "cw_mnist")
+@register("model", "cw_mnist", family="image_classifier")
 def cw_mnist(num_classes: int = 10) -> CarliniWagnerCNN:
     """C&W MNIST net: conv32-conv32-pool-conv64-conv64-pool-fc200-fc200-fc10 on (1, 28, 28)."""
     return CarliniWagnerCNN(1, 28, conv_widths=(32, 64), hidden_width=200, num_classes=num_classes)
 
 
-@register("model", "cw_cifar10")
+@register("model", "cw_cifar10", family="image_classifier")
 def cw_cifar10(num_classes: int = 10) -> CarliniWagnerCNN:
     """C&W CIFAR-10 net: conv64-conv64-pool-conv128-conv128-pool-fc256-fc256-fc10 on (3, 32, 32)."""
     return CarliniWagnerCNN(3, 32, conv_widths=(64, 128), hidden_width=256, num_classes=num_classes)
 
 
-@register("model", "small_cnn_cifar")
+@register("model", "small_cnn_cifar", family="image_classifier")
 def small_cnn_cifar(num_classes: int = 10) -> CarliniWagnerCNN:
     """The ``quick``-profile stand-in for Chapter 4's VGG-16 on (3, 32, 32) CIFAR-10 images.
 

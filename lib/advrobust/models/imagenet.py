@@ -41,7 +41,7 @@ class NormalizedImageNetNet(nn.Module):
         return self.network(self.normalize(x))
 
 
-@register("model", "resnet50_rimagenet")
+@register("model", "resnet50_rimagenet", family="image_classifier")
 def resnet50_rimagenet(num_classes: int = 9) -> NormalizedImageNetNet:
     """Untrained torchvision ResNet-50 with ``num_classes`` outputs (9: Restricted ImageNet)."""
     from torchvision.models import resnet50  # torchvision takes over a second to import

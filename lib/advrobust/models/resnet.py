@@ -69,7 +69,7 @@ class CifarResNet(nn.Module):
         return self.classifier(self.features(self.normalize(x)))
 
 
-@register("model", "resnet18_cifar")
+@register("model", "resnet18_cifar", family="image_classifier")
 def resnet18_cifar(num_classes: int = 10) -> CifarResNet:
     """ResNet-18 (BasicBlocks [2, 2, 2, 2]) for (3, 32, 32) inputs, CIFAR-10 normalisation inside."""
     return CifarResNet((2, 2, 2, 2), num_classes=num_classes)

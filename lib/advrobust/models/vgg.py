@@ -59,7 +59,7 @@ class CifarVGG(nn.Module):
         return self.classifier(self.features(self.normalize(x)))
 
 
-@register("model", "vgg16_cifar")
+@register("model", "vgg16_cifar", family="image_classifier")
 def vgg16_cifar(num_classes: int = 10) -> CifarVGG:
     """VGG-16 with BatchNorm (Sec. 4.2.4.1) on (3, 32, 32) inputs, CIFAR-10 normalisation inside."""
     return CifarVGG(VGG16_LAYOUT, num_classes=num_classes)

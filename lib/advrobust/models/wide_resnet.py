@@ -110,7 +110,7 @@ class WideResNet(nn.Module):
         return self.fc(out.flatten(1))
 
 
-@register("model", "wrn34_10")
+@register("model", "wrn34_10", family="image_classifier")
 def wrn34_10(num_classes: int = 10) -> WideResNet:
     """WRN-34-10 of Madry et al./TRADES (Sec. 4.2.4.1) for (3, 32, 32) inputs, raw [0, 1] pixels."""
     return WideResNet(34, 10, num_classes=num_classes)

@@ -5,11 +5,11 @@
   the thesis's qualitative claims;
 * ``paper``: the thesis's own settings (datasets, architectures, epochs, example counts), for a GPU.
 
-Notebooks never branch on the profile: they ask this package for the settings of their experiment
-(``whitebox(profile)``, ...) and use the fields. One module per experiment family.
+Notebooks never branch on the profile: they ask the module of their experiment for its settings
+(``profiles.whitebox.whitebox(profile)``, ...), frozen dataclasses whose fields they use. One
+module per experiment family; this package imports none of them, so a page depends only on the
+settings it reads.
 """
 from .base import PROFILES, check_profile
-from .defenses import AttackColumns, DefenseSettings, defenses
-from .whitebox import WhiteBoxSettings, whitebox
 
-__all__ = ["PROFILES", "AttackColumns", "DefenseSettings", "check_profile", "defenses", "WhiteBoxSettings", "whitebox"]
+__all__ = ["PROFILES", "check_profile"]

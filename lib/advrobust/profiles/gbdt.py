@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ..errors import require
-from ..models.gbdt import GBDTConfig
+from ..training.gbdt import GBDTConfig
 from ..tables import thesis_table
 from .base import check_profile
 

@@ -1,5 +1,8 @@
-"""Robustness evaluation of thesis §4.2.4.2 (Tables 4.2 and 4.4, Figure 4.2).
+"""Robustness evaluation: the one home of accuracy, robust accuracy and the checks of thesis
+§4.2.4.2 (Tables 4.2 and 4.4, Figure 4.2).
 
+* :mod:`.accuracy`: clean accuracy, predictions, the AutoAttack-style worst case over an attack
+  list (:func:`robust_accuracy`), distortion statistics and accuracy-versus-eps curves;
 * :class:`AutoAttack` (registered as attack ``"autoattack"``): a column added to Table 4.2;
 * :func:`defense_report` and :class:`WithinBudget`: Table 4.2's independent columns, DeepFool
   read at the eps budget;
@@ -7,6 +10,19 @@
 * :func:`loss_landscape`: Figure 4.2;
 * :func:`gradient_masking_checks`: the sanity checks of Athalye et al. (2018).
 """
+from .accuracy import (
+    RobustReport,
+    choose_correct,
+    clean_accuracy,
+    correctly_classified,
+    distortion_stats,
+    model_device,
+    one_per_class,
+    predict,
+    robust_accuracy,
+    robust_accuracy_curve,
+    top1,
+)
 from .autoattack import AutoAttack
 from .columns import WithinBudget, defense_report
 from .landscape import LossLandscape, loss_landscape
@@ -14,6 +30,17 @@ from .masking import MaskingReport, gradient_masking_checks
 from .transfer import accuracy_on, craft_transfer_examples, transfer_accuracy
 
 __all__ = [
+    "RobustReport",
+    "choose_correct",
+    "clean_accuracy",
+    "correctly_classified",
+    "distortion_stats",
+    "model_device",
+    "one_per_class",
+    "predict",
+    "robust_accuracy",
+    "robust_accuracy_curve",
+    "top1",
     "AutoAttack",
     "LossLandscape",
     "MaskingReport",

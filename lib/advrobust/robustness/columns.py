@@ -2,7 +2,7 @@
 
 Each column of Table 4.2 (DeepFool, PGD-k, C&W-k, 20-restart PGD-k and C&W-k, and the book's
 added AutoAttack column) is the robust accuracy under that attack alone, at the L∞ budget
-eps = 8/255: :func:`defense_report` computes one :func:`~advrobust.evaluation.robust_accuracy`
+eps = 8/255: :func:`defense_report` computes one :func:`~advrobust.robustness.accuracy.robust_accuracy`
 per column.
 
 DeepFool is a minimal-distortion attack with no budget. Its column counts an example as robust
@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from ..attacks.base import Attack, BudgetedAttack, rows
 from ..attacks.threat import L2Ball, LinfBall
 from ..errors import require
-from ..evaluation import CLEAN, clean_accuracy, robust_accuracy
+from .accuracy import CLEAN, clean_accuracy, robust_accuracy
 
 
 class WithinBudget(BudgetedAttack):
@@ -58,7 +58,7 @@ def defense_report(
 ) -> dict[str, float]:
     """One row of Table 4.2: ``{"clean": accuracy, column: robust accuracy, ...}``.
 
-    Every column is its own :func:`~advrobust.evaluation.robust_accuracy` run (restarts inside
+    Every column is its own :func:`~advrobust.robustness.accuracy.robust_accuracy` run (restarts inside
     an attack are its own worst case; columns are not combined). Each attack must have a budget:
     wrap a minimisation attack in :class:`WithinBudget`.
     """

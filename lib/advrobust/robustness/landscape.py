@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from ..attacks.base import eval_mode
 from ..errors import require
-from ..evaluation import model_device
+from .accuracy import model_device
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from ..attacks import FGSM, PGD
 from ..errors import require
-from ..evaluation import robust_accuracy, robust_accuracy_curve
+from .accuracy import robust_accuracy, robust_accuracy_curve
 from .transfer import transfer_accuracy
 
 PGD_STEP_RATIO = 2.5  # alpha = 2.5 eps / steps (Madry et al. 2018)
@@ -34,7 +34,7 @@ PGD_STEP_RATIO = 2.5  # alpha = 2.5 eps / steps (Madry et al. 2018)
 @dataclass(frozen=True)
 class MaskingReport:
     """``checks``: one row per check (check, measured, passed); ``curve``: PGD robust accuracy
-    against eps (columns of :func:`~advrobust.evaluation.robust_accuracy_curve`)."""
+    against eps (columns of :func:`~advrobust.robustness.accuracy.robust_accuracy_curve`)."""
 
     checks: pd.DataFrame
     curve: pd.DataFrame

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from ..attacks.base import Attack
 from ..errors import require
-from ..evaluation import model_device, predict
+from .accuracy import model_device, predict
 
 
 def craft_transfer_examples(

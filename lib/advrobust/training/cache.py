@@ -4,34 +4,26 @@
 ``<cache_dir>/<model>-<dataset>-<defense>-<key>/`` holds ``config.json`` (the config and defense,
 for people), ``last.pt`` (the resumable state with the history and per-example defense state,
 rewritten every epoch) and ``final.pt`` (the weights). The cache
-directory is the ``cache_dir`` argument, else ``$ADVROBUST_CACHE``, else ``<repo>/data/checkpoints``.
+directory is :func:`advrobust.runtime.cache_root`.
 """
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from ..data import load_dataset
 from ..defenses import Defense, Natural, State
 from ..errors import DataError, require
 from ..models import create_model
-from ..runtime import resolve_device, seed_everything
+from ..runtime import cache_root, resolve_device, seed_everything
 from .checkpoint import load_checkpoint, save_atomic
 from .config import TrainConfig
 from .loop import LAST_CHECKPOINT, History, place_model, run_key, train
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 FINAL_WEIGHTS = "final.pt"
-
-
-def cache_root(cache_dir: Path | str | None = None) -> Path:
-    """``cache_dir`` if given, else ``$ADVROBUST_CACHE``, else ``<repo>/data/checkpoints``."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    return Path(os.environ.get("ADVROBUST_CACHE") or REPO_ROOT / "data" / "checkpoints")
 
 
 def run_directory(
@@ -48,8 +40,6 @@ def load_training_split(
     config: TrainConfig, data_root: Path | str | None, device: torch.device
 ) -> tuple[Tensor, Tensor]:
     """The training images and labels of ``config.dataset``, reduced to ``config.train_subset``."""
-    from ..data import load_dataset  # imported here: the data package is only needed to train
-
     data = load_dataset(config.dataset, "train", root=data_root, device=device)
     if config.train_subset is not None:
         data = data.subset(config.train_subset, config.seed)

@@ -6,7 +6,6 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .. import models  # noqa: F401  (registers the model names checked below)
 from ..errors import require
 from ..registry import lookup
 

@@ -25,7 +25,7 @@ cheapest robust fit is to move the boundary to at least 4 past the class-0 band,
 the close class-1 band, sacrificing it (a quarter of the data, all on one side): the test
 accuracy drops to 0.75-0.87 (seeds 0-5).
 
-**Model** (:func:`train_toy`): the 2-16-16-2 ReLU network of :func:`advrobust.toy2d.three_layer_mlp`,
+**Model** (:func:`train_toy`): the 2-16-16-2 ReLU network ``mlp_2d`` (:class:`advrobust.models.ToyMLP`),
 trained by the engine (:func:`advrobust.training.train`). We tried a linear classifier first, as
 "correct linear boundary" suggests, and it does not show the effect reliably: a sacrificed
 example's robust loss grows linearly with ||w||, so at eps = 4 the robust optimum shrinks w toward
@@ -59,11 +59,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .defenses import CAT, PGDAT, Defense, Natural
-from .errors import require
-from .evaluation import clean_accuracy
-from .toy2d import three_layer_mlp
-from .training import TrainConfig, train
+from ..defenses import CAT, PGDAT, Defense, Natural
+from ..errors import require
+from ..models import ToyMLP
+from ..robustness.accuracy import clean_accuracy
+from ..training import TrainConfig
+from .fit import fit_toy
 
 MARGIN = 1.75  # L∞ margin of both classes (thesis §4.1.1)
 TRAIN_SIZE = 400
@@ -76,12 +77,6 @@ FAR_WIDTH = 3.0
 CLOSE_SHARE = 0.5  # share of class 1 in the close band
 HIDDEN = 16
 UNBOUNDED = (-math.inf, math.inf)
-
-# TrainConfig checks that its model name is registered and records it (with the dataset name) as a
-# label of the run only; ``train`` is given the model and data directly. No toy model is
-# registered, so the run is labelled with a registered name.
-_RUN_LABEL = {"model": "cw_mnist", "dataset": "toy_margin"}
-
 
 def signed_linf_margin(x: Tensor) -> Tensor:
     """(N,) signed L∞ distance of the points ``x`` (N, 2) to the true boundary x1 + x2 = 0:
@@ -138,24 +133,15 @@ def train_toy(
     hidden: int = HIDDEN,
     lr: float = 0.05,
     batch_size: int = 100,
-) -> nn.Sequential:
-    """A :func:`~advrobust.toy2d.three_layer_mlp` trained on (``x``, ``y``) with ``defense`` by the
-    engine (Adam, constant ``lr``), on the CPU and one thread (restored afterwards): for a network
-    this small more threads only add synchronisation. Deterministic given ``seed``; eval mode."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        torch.manual_seed(seed)
-        model = three_layer_mlp(hidden)
-        config = TrainConfig(**_RUN_LABEL, epochs=epochs, batch_size=batch_size, optimizer="adam",
-                             lr=lr, seed=seed)
-        train(model, x, y, config, "cpu", defense=defense, progress=False)
-    finally:
-        torch.set_num_threads(threads)
-    return model.eval()
+) -> ToyMLP:
+    """The 2-D toy network (``mlp_2d``) trained on (``x``, ``y``) with ``defense`` by the one
+    trainer (Adam, constant ``lr``) on the CPU. Deterministic given ``seed``; eval mode."""
+    config = TrainConfig(model="mlp_2d", dataset="toy_margin", epochs=epochs, batch_size=batch_size,
+                         optimizer="adam", lr=lr, seed=seed)
+    return fit_toy(config, x, y, defense, hidden=hidden)
 
 
-def figure_4_1_models(seed: int = 0) -> dict[str, nn.Sequential]:
+def figure_4_1_models(seed: int = 0) -> dict[str, ToyMLP]:
     """Panel name -> model trained on :func:`figure_4_1_data`'s training set, one per
     :func:`figure_4_1_defenses` entry, all from the same initial weights."""
     x, y, _, _ = figure_4_1_data(seed)

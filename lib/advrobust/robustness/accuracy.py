@@ -20,9 +20,9 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .attacks.base import Attack, BudgetedAttack, eval_mode
-from .attacks.result import AttackResult
-from .errors import require
+from ..attacks.base import Attack, BudgetedAttack, eval_mode
+from ..attacks.result import AttackResult
+from ..errors import require
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,23 @@ def correctly_classified(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: 
     predicted by model"); the others are skipped and reported.
     """
     return torch.nonzero(predict(model, x, batch_size=batch_size) == y.to(x.device)).flatten()
+
+
+def choose_correct(
+    model: nn.Module, x: Tensor, y: Tensor, n: int, *, seed: int | None = None, batch_size: int = 512
+) -> Tensor:
+    """Indices of ``n`` examples the model classifies correctly: the first ``n`` in dataset order,
+    or, with ``seed``, a seeded random choice among all of them (in the order drawn).
+
+    The thesis attacks only correctly classified examples (§2.5); every page picks its attacked
+    examples here, so equal settings pick equal examples on every page.
+    """
+    require(n >= 1, f"need at least one example, got n={n}")
+    pool = correctly_classified(model, x, y, batch_size=batch_size)
+    if seed is None:
+        return pool[:n]
+    order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))
+    return pool[order.to(pool.device)[:n]]
 
 
 def one_per_class(y: Tensor, candidates: Tensor, n: int) -> Tensor:

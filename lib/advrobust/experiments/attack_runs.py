@@ -24,19 +24,17 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from ..attacks.spec import AttackSpec
+from ..blackbox.base import BlackBoxAttack, BlackBoxResult
+from ..blackbox.oracle import QueryTrace
 from ..errors import require
-from ..registry import create
-from ..training.cache import cache_root
+from ..runtime import cache_root
 from ..training.checkpoint import load_checkpoint, save_atomic
-from .base import BlackBoxResult
-from .oracle import QueryTrace
-
-AttackSpecs = Mapping[str, tuple[str, Mapping[str, Any]]]  # label -> (registry name, settings)
 
 
 def run_attacks(
     model: Any,
-    specs: AttackSpecs,
+    specs: Mapping[str, AttackSpec[BlackBoxAttack]],
     x: Tensor,
     y: Tensor,
     target: Tensor | None = None,
@@ -46,19 +44,20 @@ def run_attacks(
     cache_dir: Path | str | None = None,
     progress: bool | None = None,
 ) -> dict[str, BlackBoxResult]:
-    """Run every attack of ``specs`` on the same examples; finished runs are read from the cache.
+    """Run every attack of ``specs`` (label -> spec) on the same examples; finished runs are read
+    from the cache.
 
     ``model_key`` must identify the model's weights (e.g. its ``TrainConfig.key()``): it is part of
-    the cache key with the attack's name and settings and a hash of the inputs.
+    the cache key with the attack's registry name and settings and a hash of the inputs.
     """
     progress = sys.stderr.isatty() if progress is None else progress
     results = {}
-    for label, (name, settings) in tqdm(specs.items(), desc="attacks", disable=not progress):
-        path = _cache_path(name, settings, model_key, (x, y, target, starts), cache_dir)
+    for label, spec in tqdm(specs.items(), desc="attacks", disable=not progress):
+        path = _cache_path(spec.name, spec.settings, model_key, (x, y, target, starts), cache_dir)
         if path.is_file():
             results[label] = _load(path, x.device)
             continue
-        result = create("blackbox", name, model=model, **settings).run(x, y, target, starts=starts)
+        result = spec.build(model).run(x, y, target, starts=starts)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_atomic(_state(result), path)
         results[label] = result

@@ -10,16 +10,22 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from torch import Tensor, nn
+from torch import nn
 
-from .attacks import PGD, CWLinf, DeepFool
-from .attacks.base import BudgetedAttack
-from .data import TensorData, load_dataset
-from .defenses import Defense
-from .evaluation import clean_accuracy, robust_accuracy
-from .profiles.defenses import AttackColumns, DefenseSettings
-from .robustness import AutoAttack, WithinBudget, accuracy_on, craft_transfer_examples, defense_report
-from .training import TrainConfig, trained_model
+from ..attacks import PGD, CWLinf, DeepFool
+from ..attacks.base import BudgetedAttack
+from ..data import TensorData, load_dataset
+from ..defenses import Defense
+from ..profiles.defenses import AttackColumns, DefenseSettings
+from ..robustness import (
+    AutoAttack,
+    WithinBudget,
+    accuracy_on,
+    craft_transfer_examples,
+    defense_report,
+)
+from ..robustness.accuracy import clean_accuracy, robust_accuracy
+from ..training import TrainConfig, trained_model
 
 TABLE_4_2_COLUMNS = ("clean", "deepfool", "pgd", "cw", "pgd_restarts", "cw_restarts", "autoattack")
 

@@ -31,8 +31,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .errors import require
-from .models.gbdt import GBDTScores
+from ..errors import require
+from ..models import ToyMLP
+from ..models.gbdt import GBDTScores
+from ..training import TrainConfig
+from ..training.gbdt import fit_booster
+from .fit import fit_toy
 
 Classifier = Callable[[Tensor], Tensor]  # (N, 2) points -> (N,) labels
 CIRCLE_RADIUS_SQ = 0.4  # Figure 2.3a: f(x) = 1 if ||x||² >= 0.4
@@ -97,32 +101,14 @@ def circle_dataset(n: int = 1200, seed: int = 0) -> tuple[Tensor, Tensor]:
     return x, circle_classifier(x)
 
 
-def three_layer_mlp(hidden: int = 32) -> nn.Sequential:
-    """The 3-layer ReLU network of Figure 2.1a: 2 -> hidden -> hidden -> 2 logits."""
-    return nn.Sequential(nn.Linear(2, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 2))
-
-
 def train_mlp(
     x: Tensor, y: Tensor, hidden: int = 32, steps: int = 400, lr: float = 1e-2, seed: int = 0
-) -> nn.Sequential:
-    """A :func:`three_layer_mlp` fitted to (``x``, ``y``) by full-batch Adam on cross-entropy.
-
-    Runs on one thread (restored afterwards): for a network this small, more threads only add
-    synchronisation, which costs tenfold on a busy machine.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        torch.manual_seed(seed)
-        model = three_layer_mlp(hidden)
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        for _ in range(steps):
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(model(x), y).backward()
-            optimizer.step()
-    finally:
-        torch.set_num_threads(threads)
-    return model.eval()
+) -> ToyMLP:
+    """The 3-layer ReLU network of Figure 2.1a fitted to (``x``, ``y``) by full-batch Adam on
+    cross-entropy: ``steps`` epochs of one full batch each, by the one trainer."""
+    config = TrainConfig(model="mlp_2d", dataset="flower", epochs=steps, batch_size=len(x), optimizer="adam",
+                         lr=lr, seed=seed)
+    return fit_toy(config, x, y, hidden=hidden)
 
 
 def circle_classifier(x: Tensor) -> Tensor:
@@ -134,7 +120,7 @@ def train_gbdt_2d(x: Tensor, y: Tensor, num_trees: int = 30, num_leaves: int = 8
     """A small binary LightGBM model on 2-D points (Figure 2.3b); one thread, deterministic."""
     params = {"objective": "binary", "num_leaves": num_leaves, "learning_rate": 0.3, "min_data_in_leaf": 5,
               "seed": seed, "deterministic": True, "num_threads": 1, "verbose": -1}
-    return lightgbm.train(params, lightgbm.Dataset(x.numpy(), label=y.numpy()), num_boost_round=num_trees)
+    return fit_booster(params, x, y, num_trees)
 
 
 def labels_of(scores: Callable[[Tensor], Tensor]) -> Classifier:

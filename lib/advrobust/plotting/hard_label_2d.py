@@ -1,8 +1,7 @@
-"""Figures of the hard-label pages: g(θ) and its geometry in 2-D (Figures 2.1-2.4), Table 2.1's curves.
+"""Figures 2.1-2.4: the hard-label objective g(θ) and its geometry on 2-D classifiers.
 
-The 2-D figures draw what :mod:`advrobust.toy2d` computes (decision regions on a grid, g(θ) by
-dense ray search); nothing is drawn by hand. Shared style and the profile stamp come from
-:mod:`advrobust.plotting`.
+They draw what :mod:`advrobust.toys.hard_label_2d` computes (decision regions on a grid, g(θ) by
+dense ray search); nothing is drawn by hand.
 """
 from __future__ import annotations
 
@@ -10,36 +9,12 @@ from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .plotting import stamp
-from .toy2d import Grid2D, Objective1D
+from ..toys.hard_label_2d import Grid2D, Objective1D
 
 _REGION_COLORS = ("#c6dbef", "#fdd0a2")  # class 0, class 1
-
-
-def distortion_vs_queries_figure(
-    curves: Mapping[str, pd.DataFrame], thesis: Mapping[str, pd.DataFrame], profile: str
-) -> Figure:
-    """One panel per dataset: our average L2 against queries (line), the thesis's read points (markers).
-
-    ``curves[name]`` has columns ``queries`` and ``avg_l2``; ``thesis[name]`` the same, Table 2.1's rows.
-    """
-    fig, axes = plt.subplots(1, len(curves), figsize=(4.4 * len(curves), 3.4), squeeze=False)
-    for ax, (name, frame) in zip(axes[0], curves.items()):
-        ax.plot(frame["queries"], frame["avg_l2"], label=f"ours ({profile})")
-        reference = thesis.get(name)
-        if reference is not None and len(reference):
-            ax.plot(reference["queries"], reference["avg_l2"], "o", color="k", label="thesis (Table 2.1)")
-        ax.set_title(name)
-        ax.set_xlabel("queries")
-        ax.set_ylabel("average L2 distortion")
-        ax.set_ylim(bottom=0)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return stamp(fig, profile)
 
 
 def decision_regions(ax: Axes, grid: Grid2D, title: str) -> None:
@@ -67,7 +42,7 @@ def objective_curve(ax: Axes, objective: Objective1D, title: str) -> None:
 
 
 def figure_2_1(
-    regions: Grid2D, logit_loss: Grid2D, label_loss: Grid2D, objective: Objective1D, profile: str
+    regions: Grid2D, logit_loss: Grid2D, label_loss: Grid2D, objective: Objective1D
 ) -> Figure:
     """Figure 2.1: (a) the network's regions, (b) L(Z(x)), (c) L(f(x)), (d) g(θ) for the marked x0."""
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
@@ -77,11 +52,11 @@ def figure_2_1(
     surface(axes[2], label_loss, "(c) L(f(x))", cmap="cividis")
     objective_curve(axes[3], objective, "(d) g(θ)")
     fig.tight_layout()
-    return stamp(fig, profile)
+    return fig
 
 
 def figure_2_3(
-    circle_regions: Grid2D, tree_regions: Grid2D, circle_g: Objective1D, tree_g: Objective1D, profile: str
+    circle_regions: Grid2D, tree_regions: Grid2D, circle_g: Objective1D, tree_g: Objective1D
 ) -> Figure:
     """Figure 2.3: regions of the circle classifier (a) and the GBDT (b), and their g(θ) (c), (d)."""
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
@@ -92,10 +67,10 @@ def figure_2_3(
     objective_curve(axes[2], circle_g, "(c) g(θ) of (a)")
     objective_curve(axes[3], tree_g, "(d) g(θ) of (b)")
     fig.tight_layout()
-    return stamp(fig, profile)
+    return fig
 
 
-def figure_2_2(regions: Grid2D, objective: Objective1D, angles: tuple[float, ...], profile: str) -> Figure:
+def figure_2_2(regions: Grid2D, objective: Objective1D, angles: tuple[float, ...]) -> Figure:
     """Figure 2.2: x0, the boundary, and for each of ``angles`` the ray and its distance g(θ)."""
     fig, ax = plt.subplots(figsize=(4.6, 4.4))
     decision_regions(ax, regions, "g(θ): distance to the boundary along θ")
@@ -111,12 +86,11 @@ def figure_2_2(regions: Grid2D, objective: Objective1D, angles: tuple[float, ...
         ax.annotate(f"g(θ{k + 1}) = {g:.2f}", end, textcoords="offset points", xytext=(6, 4), color=f"C{k}",
                     fontsize=8)
     fig.tight_layout()
-    return stamp(fig, profile)
+    return fig
 
 
 def figure_2_4(
     regions: Grid2D, objective: Objective1D, angle: float, perturbed: Mapping[str, float], inside: Mapping[str, bool],
-    profile: str,
 ) -> Figure:
     """Figure 2.4: the single-query oracle (2.17) at direction ``angle``.
 
@@ -142,7 +116,7 @@ def figure_2_4(
         ax.plot(*point, "o", color=f"C{k + 1}", markersize=7, label=f"{label}: {sign}")
     ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
-    return stamp(fig, profile)
+    return fig
 
 
 def _square(ax: Axes, title: str) -> None:

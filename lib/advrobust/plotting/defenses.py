@@ -1,8 +1,5 @@
-"""Figures of the defense pages: loss landscapes (Figure 4.2) and robust accuracy against eps.
-
-Shared style and the profile stamp come from :mod:`advrobust.plotting`; the numbers come from
-:mod:`advrobust.robustness`.
-"""
+"""Figures of the defense pages: loss landscapes (Figure 4.2) and robust accuracy against eps,
+drawn from what :mod:`advrobust.robustness` computes."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -14,8 +11,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from mpl_toolkits.mplot3d.axes3d import Axes3D
 
-from .plotting import stamp
-from .robustness.landscape import LossLandscape
+from ..robustness.landscape import LossLandscape
 
 
 def plot_loss_landscape(ax: Axes3D, landscape: LossLandscape, title: str, zmax: float | None = None) -> None:
@@ -30,17 +26,17 @@ def plot_loss_landscape(ax: Axes3D, landscape: LossLandscape, title: str, zmax: 
     ax.set_title(title)
 
 
-def loss_landscape_figure(landscapes: Mapping[str, LossLandscape], profile: str) -> Figure:
+def loss_landscape_figure(landscapes: Mapping[str, LossLandscape]) -> Figure:
     """Figure 4.2's layout: one 3-D panel per model, all on the same loss scale."""
     fig = plt.figure(figsize=(4.2 * len(landscapes), 3.8))
     zmax = max(float(landscape.loss.max()) for landscape in landscapes.values())
     for k, (name, landscape) in enumerate(landscapes.items(), start=1):
         plot_loss_landscape(fig.add_subplot(1, len(landscapes), k, projection="3d"), landscape, name, zmax)
     fig.tight_layout()
-    return stamp(fig, profile)
+    return fig
 
 
-def eps_curves_figure(curves: Mapping[str, pd.DataFrame], profile: str, norm: str = "L∞") -> Figure:
+def eps_curves_figure(curves: Mapping[str, pd.DataFrame], norm: str = "L∞") -> Figure:
     """Robust accuracy against eps, one line per model (the masking check of a rising curve).
 
     ``curves[model]`` has columns ``eps`` and ``robust_accuracy`` (e.g. ``MaskingReport.curve``);
@@ -59,4 +55,4 @@ def eps_curves_figure(curves: Mapping[str, pd.DataFrame], profile: str, norm: st
     ax.set_ylabel("robust accuracy (PGD)")
     ax.set_ylim(-0.02, 1.02)
     fig.tight_layout()
-    return stamp(fig, profile)
+    return fig

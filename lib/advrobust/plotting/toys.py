@@ -1,8 +1,8 @@
 """Figure 4.1: decision boundaries of four trainings on the separable toy of thesis §4.1.1.
 
 What is drawn is computed: each model's predicted label on a grid (shaded regions, the boundary
-as a solid line; :func:`advrobust.plotting_blackbox.decision_regions`), the training points, and
-the true boundary x1 + x2 = 0 of :mod:`advrobust.toy_margin` dashed. The figure does not depend on
+as a solid line; :func:`advrobust.plotting.hard_label_2d.decision_regions`), the training points, and
+the true boundary x1 + x2 = 0 of :mod:`advrobust.toys.margin` dashed. The figure does not depend on
 the profile (the toy runs in full everywhere), so it carries no profile stamp.
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from .plotting_blackbox import decision_regions
-from .toy2d import evaluate_on_grid, labels_of
-from .toy_margin import toy_accuracy
+from ..toys.hard_label_2d import evaluate_on_grid, labels_of
+from ..toys.margin import toy_accuracy
+from .hard_label_2d import decision_regions
 
 PANEL_TITLES = {
     "natural": "natural training",

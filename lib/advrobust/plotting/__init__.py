@@ -1,0 +1,11 @@
+"""The book's figures, one module per kind (each chapter imports the module it needs):
+
+* :mod:`.style`: the style and the profile stamp (applied by :class:`advrobust.report.Results`);
+* :mod:`.images`: adversarial examples and image grids;
+* :mod:`.curves`: robust accuracy against eps, distortion histograms, curves against queries;
+* :mod:`.hard_label_2d`: Figures 2.1-2.4, the hard-label objective on 2-D classifiers;
+* :mod:`.toys`: Figure 4.1's decision boundaries;
+* :mod:`.defenses`: Chapter 4's loss landscapes (Figure 4.2) and eps curves.
+
+Figures take results (data frames, grids, tensors) and never compute them.
+"""
