@@ -16,7 +16,7 @@ export ADVROBUST_DATA ?= $(CURDIR)/data/raw
 help:
 	@echo "make book                 execute every chapter at PROFILE=$(PROFILE) and build the HTML book"
 	@echo "make reproduce PROFILE=paper DEVICE=cuda   the thesis-scale run (GPU)"
-	@echo "make test                 unit tests, peer cross-checks, smoke-profile chapters, book build"
+	@echo "make test                 type check, unit tests, peer cross-checks, smoke-profile chapters, book build"
 	@echo "make lock                 re-resolve requirements.lock from pyproject.toml (network)"
 	@echo "make clean                remove the built book and executed notebooks"
 
@@ -37,6 +37,7 @@ LOCK_FLAGS := --extra test --override requirements/overrides.txt --python-versio
 	--python-platform x86_64-manylinux_2_28 --generate-hashes --custom-compile-command "make lock"
 lock: env
 	$(VENV)/bin/uv pip compile pyproject.toml requirements/lock.in $(LOCK_FLAGS) $(UPGRADE) -o requirements.lock
+	$(PY) requirements/write_environment.py
 
 book: env
 	$(PY) -m advrobust.pipeline run --profile $(PROFILE) --device $(DEVICE)
@@ -45,6 +46,7 @@ book: env
 reproduce: book
 
 test: env
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 test-fast: env

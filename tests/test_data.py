@@ -20,7 +20,7 @@ from _data_fixtures import (
     write_idx,
     write_tar_gz,
 )
-from advrobust.data import TensorData, cifar, data_root, files, imagenet_folder, load_dataset, mnist
+from advrobust.data import TensorData, cifar, pad_sequences, data_root, files, imagenet_folder, load_dataset, mnist
 from advrobust.errors import ConfigError, DataError
 
 # --- data_root ----------------------------------------------------------------------------------
@@ -330,7 +330,30 @@ def test_tensor_data_rejects_mismatched_shapes():
     with pytest.raises(ConfigError):
         TensorData(x=torch.zeros(3, 1, 2, 2), y=torch.zeros(2, dtype=torch.int64), classes=(), name="bad")
     with pytest.raises(ConfigError):
-        TensorData(x=torch.zeros(3, 4), y=torch.zeros(3, dtype=torch.int64), classes=(), name="bad")
+        TensorData(x=torch.zeros(3), y=torch.zeros(3, dtype=torch.int64), classes=(), name="bad")
+
+
+@pytest.mark.parametrize("shape", [(5, 28), (5, 1, 28, 28), (5, 3, 8, 8, 2)])
+def test_tensor_data_holds_any_sample_shape(shape):
+    data = TensorData(x=torch.rand(shape), y=torch.arange(5), classes=tuple("abcde"), name="any")
+    part = data.subset(3, seed=1)
+    assert part.x.shape == (3, *shape[1:]) and torch.equal(part.x, data.x[part.y])
+    assert torch.equal(torch.cat([xb for xb, _ in data.batches(2)]), data.x)
+
+
+def test_token_sequences_are_padded_and_measured():
+    sequences = [[5, 6, 7], [8], [], [9, 10]]
+    x = pad_sequences(sequences, pad_id=0)
+    assert x.tolist() == [[5, 6, 7], [8, 0, 0], [0, 0, 0], [9, 10, 0]]
+    targets = pad_sequences([[1, 2], [3], [4], [5, 6]], pad_id=0, length=4)
+    data = TensorData(x=x, y=targets, classes=("<pad>",) + tuple(map(str, range(1, 11))), name="text", pad_id=0)
+    assert data.lengths().tolist() == [3, 1, 0, 2]
+    chosen = sorted(torch.randperm(4, generator=torch.Generator().manual_seed(0))[:2].tolist())
+    assert data.subset(2, seed=0).lengths().tolist() == [len(sequences[i]) for i in chosen]
+    with pytest.raises(ConfigError, match="more than the length 1"):
+        pad_sequences(sequences, pad_id=0, length=1)
+    with pytest.raises(ConfigError, match="not padded"):
+        TensorData(x=torch.rand(2, 3), y=torch.zeros(2), classes=(), name="rows").lengths()
 
 
 @pytest.mark.parametrize("device", [

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pytest
 import torch
 from advrobust.defenses import Natural
+from advrobust.defenses.base import VicinalBatch, class_count, one_hot
 from advrobust.errors import ConfigError
 from advrobust.models import create_model
 from advrobust.runtime import cache_root
@@ -316,7 +317,8 @@ def test_checkpoints_load_with_weights_only(tmp_path, synthetic_split):
     final = torch.load(directory / "final.pt", weights_only=True)
     last = torch.load(directory / "last.pt", weights_only=True)
     assert final.keys() == model.state_dict().keys()
-    assert {"model", "optimizer", "scheduler", "epoch", "history", "config_key"} <= last.keys()
+    assert {"model", "steppers", "epoch", "history", "config_key", "defense_parameters"} <= last.keys()
+    assert last["steppers"][0].keys() == {"optimizer", "scheduler"}
     assert last["epoch"] == 1 and last["config_key"] == config.key()
 
 
@@ -364,3 +366,63 @@ def test_labels_beyond_the_model_classes_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(cache_module, "load_training_split", lambda *a: (x, y + 10))
     with pytest.raises(ConfigError, match="classes"):
         trained_model(small_config(epochs=1), device="cpu", cache_dir=tmp_path)
+
+
+# --- a defense's learned parameters (SPROUT's β is the first) ------------------------------------
+
+@dataclass(frozen=True)
+class _LearnedSmoothing(Natural):
+    """Labels smoothed toward softmax(β), with β learned by gradient ascent on the loss: the shape
+    of SPROUT's Dirichlet label smoothing (§5.3), small enough to check by hand."""
+
+    alpha: float = 0.5
+    beta_lr: float = 0.5
+
+    def learned_parameters(self, model, device):
+        return {"beta": torch.zeros(class_count(model), device=device, requires_grad=True)}
+
+    def parameter_optimizer(self, parameters):
+        return torch.optim.SGD(parameters, lr=self.beta_lr, maximize=True)
+
+    def parameter_lr_factor(self, step, total_steps):
+        return 1.0 - step / total_steps
+
+    def vicinal(self, model, x, y, state):
+        k = state["beta"].numel()
+        return VicinalBatch(x=x, y=(1 - self.alpha) * one_hot(y, k) + self.alpha * state["beta"].softmax(0))
+
+
+def _flat_model(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 4))
+
+
+def test_learned_parameters_take_one_ascent_step_per_batch(tmp_path):
+    x, y = quadrant_images(64, seed=1)
+    defense = _LearnedSmoothing()
+    before = _flat_model()
+    beta = torch.zeros(4, requires_grad=True)
+    target = 0.5 * one_hot(y, 4) + 0.5 * beta.softmax(0)
+    loss = -(target * torch.log_softmax(before(x), dim=1)).sum(dim=1).mean()
+    (gradient,) = torch.autograd.grad(loss, beta)
+    model = _flat_model()
+    train(model, x, y, small_config(epochs=1, batch_size=64), CPU, tmp_path, defense=defense)  # one full batch
+    learned = load_checkpoint(tmp_path / "last.pt")["defense_parameters"]["beta"]
+    assert gradient.abs().max() > 1e-3
+    assert torch.allclose(learned, defense.beta_lr * gradient, atol=1e-6)  # ascent: + lr * gradient
+
+
+def test_learned_parameters_resume_exactly(tmp_path):
+    x, y = quadrant_images(96, seed=2)
+    config = small_config(epochs=3, batch_size=32)
+    straight = _flat_model()
+    train(straight, x, y, config, CPU, tmp_path / "straight", defense=_LearnedSmoothing())
+    resumed = _flat_model()
+    train(resumed, x, y, config, CPU, tmp_path / "resumed", defense=_LearnedSmoothing(), stop_after_epoch=1)
+    halfway = load_checkpoint(tmp_path / "resumed" / "last.pt")
+    train(resumed, x, y, config, CPU, tmp_path / "resumed", defense=_LearnedSmoothing())
+    assert_same_weights(straight, resumed)
+    final = {name: load_checkpoint(tmp_path / name / "last.pt") for name in ("straight", "resumed")}
+    assert torch.equal(final["straight"]["defense_parameters"]["beta"], final["resumed"]["defense_parameters"]["beta"])
+    assert not torch.equal(halfway["defense_parameters"]["beta"], final["resumed"]["defense_parameters"]["beta"])
+    assert final["resumed"]["steppers"][1]["scheduler"]["last_epoch"] == 3 * (96 // 32)

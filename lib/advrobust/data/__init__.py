@@ -16,12 +16,13 @@ from .imagenet import (
     restricted_imagenet_folder,
 )
 from .loading import load_dataset
-from .tensors import TensorData
+from .tensors import TensorData, pad_sequences
 
 __all__ = [
     "RESTRICTED_IMAGENET_CLASSES",
     "RestrictedImageNet",
     "TensorData",
+    "pad_sequences",
     "data_root",
     "imagenet_folder",
     "load_dataset",

@@ -13,8 +13,7 @@ from the data root, the first one present wins:
   (``microsoft/LightGBM``, ``examples/binary_classification``). Both files are verified against
   the sha256 sums in ``shared/data/PROVENANCE.md``, and fetched from GitHub when missing.
 
-:class:`~advrobust.data.tensors.TensorData` holds (N, C, H, W) tensors, so the features are stored
-as (N, 1, 1, 28); ``x.flatten(1)`` gives the (N, 28) table. The data's ``name`` says which layout
+The features are a (N, 28) table in :class:`~advrobust.data.tensors.TensorData`. The data's ``name`` says which layout
 was read (``higgs-train`` or ``higgs_lightgbm_sample-train``), since the two give different models.
 """
 from __future__ import annotations
@@ -57,7 +56,7 @@ def higgs(
     download: bool = True,
     device: torch.device | str | None = None,
 ) -> TensorData:
-    """HIGGS ``split``: features (N, 1, 1, 28) float32 (raw values, not scaled) and labels 0/1."""
+    """HIGGS ``split``: features (N, 28) float32 (raw values, not scaled) and labels 0/1."""
     check_split(split)
     base = data_root(root)
     uci = base / UCI_FILE
@@ -112,6 +111,6 @@ def _read_table(path: Path, sep: str) -> np.ndarray:
 
 def _tensor_data(table: np.ndarray, name: str, device: torch.device | str | None) -> TensorData:
     target = resolve_device(device) if isinstance(device, str) else device
-    x = torch.from_numpy(np.ascontiguousarray(table[:, 1:])).view(-1, 1, 1, FEATURES).to(target)
+    x = torch.from_numpy(np.ascontiguousarray(table[:, 1:])).view(-1, FEATURES).to(target)
     y = torch.from_numpy(table[:, 0].astype(np.int64)).to(target)
     return TensorData(x=x, y=y, classes=CLASSES, name=name)

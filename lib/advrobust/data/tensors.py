@@ -1,8 +1,13 @@
-"""A whole small dataset as two tensors that live on one device (no DataLoader)."""
+"""A whole small dataset as two tensors that live on one device (no DataLoader).
+
+Any sample shape: images (N, C, H, W) in [0, 1], tabular rows (N, D), or token sequences (N, T)
+padded with ``pad_id`` (:func:`pad_sequences`); targets are labels (N,) or, for
+sequence-to-sequence data, padded sequences (N, T').
+"""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,20 +20,29 @@ from ..runtime import resolve_device
 
 @dataclass(frozen=True)
 class TensorData:
-    """Images ``x`` (N, C, H, W) float32 in [0, 1] and labels ``y`` (N,) int64 on the same device.
+    """Inputs ``x`` (N, ...) and targets ``y`` (N,) or (N, ...) on the same device.
 
-    Normalisation is not applied here; it lives inside the models, so attacks work in [0, 1].
+    Images are float32 in [0, 1]; normalisation is not applied here but inside the models, so
+    attacks work in [0, 1]. Token sequences are int64 ids padded on the right with ``pad_id``.
     """
 
-    x: Tensor
-    y: Tensor
-    classes: tuple[str, ...]
-    name: str
+    x: Tensor  # (N, ...) inputs: images (N, C, H, W), rows (N, D), token ids (N, T)
+    y: Tensor  # (N,) labels, or (N, T') target token ids
+    classes: tuple[str, ...]  # class names (labels), or the vocabulary (token ids)
+    name: str  # e.g. "mnist-train"
+    pad_id: int | None = None  # the padding id of token sequences (None: no padding)
 
     def __post_init__(self) -> None:
-        require(self.x.ndim == 4, f"{self.name}: images must be (N, C, H, W), got {tuple(self.x.shape)}")
-        require(self.y.ndim == 1 and len(self.y) == len(self.x),
-                f"{self.name}: {len(self.y)} labels for {len(self.x)} images")
+        require(self.x.ndim >= 2, f"{self.name}: inputs must be (N, ...), got {tuple(self.x.shape)}")
+        require(self.y.ndim >= 1 and len(self.y) == len(self.x),
+                f"{self.name}: {len(self.y)} targets for {len(self.x)} inputs")
+        require(self.x.device == self.y.device, f"{self.name}: inputs on {self.x.device}, targets on {self.y.device}")
+
+    def lengths(self) -> Tensor:
+        """(N,) number of tokens before the padding of each input sequence."""
+        pad_id = self.pad_id
+        require(pad_id is not None and self.x.ndim == 2, f"{self.name}: not padded token sequences")
+        return self.x.ne(int(pad_id or 0)).sum(dim=1)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -89,3 +103,15 @@ def from_uint8(
     x = pixels.to(target).to(torch.float32).div_(255)
     y = torch.from_numpy(labels.astype(np.int64)).to(target)
     return TensorData(x=x, y=y, classes=classes, name=name)
+
+
+def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int, length: int | None = None) -> Tensor:
+    """(N, T) int64 ids: each sequence followed by ``pad_id`` up to ``length`` (default: the
+    longest); a longer sequence is an error, never silently cut."""
+    longest = max((len(s) for s in sequences), default=0)
+    length = longest if length is None else length
+    require(longest <= length, f"a sequence has {longest} tokens, more than the length {length}")
+    padded = torch.full((len(sequences), length), pad_id, dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        padded[row, : len(sequence)] = torch.as_tensor(sequence, dtype=torch.long)
+    return padded

@@ -16,6 +16,13 @@ A :class:`Defense` therefore supplies, per batch, exactly these four things:
 * :meth:`Defense.per_example_loss` — (5.4) itself, overridden only by methods whose objective has
   extra terms (TRADES' KL term, CAT's margin term (4.6)).
 
+A defense may also *learn* parameters of its own (SPROUT's Dirichlet β, §5.3): it declares them in
+:meth:`Defense.learned_parameters` with their optimiser (:meth:`Defense.parameter_optimizer`, e.g.
+gradient ascent with ``maximize=True``) and schedule (:meth:`Defense.parameter_lr_factor`). The
+trainer steps them after every batch from the same backward pass as the model, saves them with
+their optimiser in every checkpoint and restores them on resume; :meth:`vicinal` and the loss see
+them in ``state`` beside the batch's per-example rows.
+
 The trainer (:func:`advrobust.training.train`) does everything else: optimiser, schedule,
 autocast, checkpoints, resume, progress and seeds. Randomness inside a defense uses torch's global
 generator, which the trainer seeds per epoch, so runs are reproducible and resumable.
@@ -38,7 +45,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 
-State = dict[str, Tensor]  # per-example tensors, first dimension = training-set size
+State = dict[str, Tensor]  # per-example tensors (first dimension = training-set size) or learned parameters
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,21 @@ class Defense(ABC):
         """Per-example state at the start of training (none by default)."""
         return {}
 
+    def learned_parameters(self, model: nn.Module, device: torch.device) -> State:
+        """The defense's own learned tensors for training ``model`` (leaf tensors with
+        ``requires_grad``, e.g. one entry per class: :func:`class_count`), by name; none by
+        default. Their names must differ from the per-example state's."""
+        return {}
+
+    def parameter_optimizer(self, parameters: list[Tensor]) -> torch.optim.Optimizer:
+        """The optimiser of :meth:`learned_parameters` (called only when there are some)."""
+        raise NotImplementedError(f"{type(self).__name__} learns parameters but names no optimiser")
+
+    def parameter_lr_factor(self, step: int, total_steps: int) -> float:
+        """The multiplier of the learned parameters' learning rate at optimiser step ``step`` of
+        ``total_steps`` (constant by default)."""
+        return 1.0
+
     def summary(self, state: State) -> dict[str, float]:
         """Per-epoch statistics of the per-example state, kept in the training history."""
         return {}
@@ -116,8 +138,9 @@ def generalized_cross_entropy(log_g: Tensor, h: Tensor) -> Tensor:
 def class_count(model: nn.Module) -> int:
     """K for label distributions: ``model.num_classes`` (every registered model has it), else the
     output width of the model's last linear layer."""
-    if hasattr(model, "num_classes"):
-        return int(model.num_classes)
+    declared = getattr(model, "num_classes", None)
+    if isinstance(declared, int):
+        return declared
     linear = [module for module in model.modules() if isinstance(module, nn.Linear)]
     if not linear:
         raise ConfigError("cannot tell the number of classes: give the model a num_classes attribute")

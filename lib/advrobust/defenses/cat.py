@@ -32,7 +32,7 @@ pushing down whichever class dominates). The thesis's numbers come from the offi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -151,14 +151,14 @@ def next_eps(attack_eps: Tensor, broken: Tensor, eps_max: float) -> Tensor:
 
 
 @register("defense", "adv_ls")
-def adv_ls(**settings: float) -> CAT:
+def adv_ls(**settings: Any) -> CAT:
     """Table 4.6 "Adv+LS": adversarial training at the fixed eps_max with the labels of Eq. (4.4)
     and the cross-entropy loss (no per-example eps, no margin term)."""
     return CAT(adaptive_eps=False, label_smoothing=True, loss="ce", **settings)
 
 
 @register("defense", "adp_adv")
-def adp_adv(**settings: float) -> CAT:
+def adp_adv(**settings: Any) -> CAT:
     """Table 4.6 "Adp-Adv": per-example eps_i as in Algorithm 8 with one-hot labels and the
     cross-entropy loss."""
     return CAT(adaptive_eps=True, label_smoothing=False, loss="ce", **settings)

@@ -22,18 +22,18 @@ a CPU profile may lower them and must then report the values it used.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import torch
 from torch import Tensor, nn
 
 from ..attacks.base import BudgetedAttack, goal_reached, require_count
-from ..attacks.threat import L2Ball, LinfBall
+from ..attacks.threat import L2Ball, LinfBall, ThreatModel
 from ..errors import ConfigError, require
 from ..registry import register
 
-NORMS = {"Linf": LinfBall, "L2": L2Ball}
+NORMS = ("Linf", "L2")
 _DLR_TARGETED_MIN_CLASSES = 4  # APGD-T's targeted DLR loss reads the 4th-largest logit
 
 
@@ -89,7 +89,8 @@ class AutoAttack(BudgetedAttack):
         require(norm in NORMS, f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
         require(version == "standard", f"only version 'standard' is implemented, got {version!r}")
         require(bounds == (0.0, 1.0), f"torchattacks' components need bounds (0, 1), got {bounds}")
-        super().__init__(model, threat=NORMS[norm](eps), bounds=bounds)
+        threat: ThreatModel = LinfBall(eps) if norm == "Linf" else L2Ball(eps)
+        super().__init__(model, threat=threat, bounds=bounds)
         require_count(steps, "steps")
         require_count(n_target_classes, "n_target_classes")
         require_count(n_queries, "n_queries")
@@ -136,7 +137,7 @@ class AutoAttack(BudgetedAttack):
             todo = todo[~broken]
         return x_adv, queries
 
-    def _components(self, net: _Net, n_classes: int) -> Iterator[object]:
+    def _components(self, net: _Net, n_classes: int) -> Iterator[Callable[[Tensor, Tensor], Tensor]]:
         """The torchattacks attacks of the standard version, built lazily in order."""
         ta = _torchattacks()
         common = {"norm": self.norm, "eps": self.eps, "seed": self.seed, "n_restarts": 1}

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..attacks.base import Attack, BudgetedAttack, rows
-from ..attacks.threat import L2Ball, LinfBall
+from ..attacks.threat import L2Ball, LinfBall, ThreatModel
 from ..errors import require
 from .accuracy import CLEAN, clean_accuracy, robust_accuracy
 
@@ -37,9 +37,9 @@ class WithinBudget(BudgetedAttack):
     name = "within_budget"
 
     def __init__(self, attack: Attack, *, eps: float = 8 / 255, norm: str = "linf") -> None:
-        balls = {"linf": LinfBall, "l2": L2Ball}
-        require(norm in balls, f"norm must be one of {', '.join(balls)}, got {norm!r}")
-        super().__init__(attack.model, threat=balls[norm](eps), bounds=attack.bounds)
+        require(norm in ("linf", "l2"), f"norm must be one of linf, l2, got {norm!r}")
+        threat: ThreatModel = LinfBall(eps) if norm == "linf" else L2Ball(eps)
+        super().__init__(attack.model, threat=threat, bounds=attack.bounds)
         self.attack = attack
 
     def _perturb(self, x0: Tensor, labels: Tensor, target: Tensor | None) -> tuple[Tensor, Tensor]:

@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from ..defenses import Defense
+from ..errors import ConfigError
 from ..models import ToyMLP, create_model
 from ..runtime import cpu_threads
 from ..training import TrainConfig, train
@@ -20,6 +21,9 @@ def fit_toy(config: TrainConfig, x: Tensor, y: Tensor, defense: Defense | None =
     """
     with cpu_threads(1):
         torch.manual_seed(config.seed)
-        model: ToyMLP = create_model(config.model, hidden=hidden)
+        model = create_model(config.model, hidden=hidden)
+        if not isinstance(model, ToyMLP):
+            raise ConfigError(f"{config.model!r} is not a toy network")
         train(model, x, y, config, "cpu", defense=defense, progress=False)
-    return model.eval()
+    model.eval()
+    return model

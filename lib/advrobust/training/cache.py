@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from ..data import load_dataset
 from ..defenses import Defense, Natural, State
+from ..defenses.base import class_count
 from ..errors import DataError, require
 from ..models import create_model
 from ..runtime import cache_root, resolve_device, seed_everything
@@ -68,7 +69,7 @@ def trained_model(
     if not final.exists():
         x, y = load_training_split(config, data_root, device)
         require(
-            int(y.max()) < model.num_classes,
+            int(y.max()) < class_count(model),
             f"dataset {config.dataset!r} has labels up to {int(y.max())}, "
             f"but model {config.model!r} has {model.num_classes} classes",
         )
@@ -86,10 +87,10 @@ def trained_model(
 def training_record(
     config: TrainConfig, defense: Defense | None = None, cache_dir: Path | str | None = None
 ) -> tuple[History, State]:
-    """The per-epoch history and the final per-example defense state (e.g. CAT's eps_i, on the
-    CPU) of a cached run."""
+    """The per-epoch history and the final defense state of a cached run, on the CPU: the
+    per-example state (e.g. CAT's eps_i) and the defense's learned parameters (e.g. SPROUT's β)."""
     path = run_directory(config, cache_dir, defense) / LAST_CHECKPOINT
     if not path.exists():
         raise DataError(f"no training record {path}; train the model first (trained_model)")
     checkpoint = load_checkpoint(path)
-    return checkpoint["history"], checkpoint.get("defense_state", {})
+    return checkpoint["history"], {**checkpoint.get("defense_state", {}), **checkpoint.get("defense_parameters", {})}

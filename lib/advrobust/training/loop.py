@@ -3,7 +3,8 @@
 A defense (:class:`advrobust.defenses.Defense`) supplies the vicinal pairs (x~, y~) and the loss
 (5.4) of each batch; this loop does the rest: optimiser, learning-rate schedule, bfloat16 autocast
 and data on the device on CUDA, per-example state (e.g. CAT's eps_i) kept on the device and saved
-in checkpoints, resume, progress bar and seeds. Natural training (the default defense) is Eq. (5.4)
+in checkpoints, the defense's own learned parameters (e.g. SPROUT's β) stepped by their optimiser
+after every batch and saved with it, resume, progress bar and seeds. Natural training (the default defense) is Eq. (5.4)
 with x~ = x, y~ = y and g = h = identity.
 
 One epoch = ``len(x) // batch_size`` optimizer steps (at least one) over a fresh permutation; the
@@ -26,7 +27,9 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -61,7 +64,7 @@ def place_model(model: nn.Module, device: torch.device) -> nn.Module:
     """Move ``model`` to ``device``, with channels-last weights on CUDA (and on the CPU for models
     whose ``channels_last_on_cpu`` is true); convolutions then run channels-last on any input."""
     if device.type == "cuda" or getattr(model, "channels_last_on_cpu", False):
-        return model.to(device, memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)
     return model.to(device)
 
 
@@ -97,16 +100,18 @@ def train(
     model = place_model(model, device)
     steps_per_epoch = max(1, len(x) // config.batch_size)
     images_per_epoch = min(len(x), steps_per_epoch * config.batch_size)
-    optimizer = _optimizer(model, config)
-    scheduler = LambdaLR(optimizer, _lr_factor(config, steps_per_epoch))
     defense = defense or Natural()
+    learned = defense.learned_parameters(model, device)
+    steppers = [_Stepper.for_model(model, config, steps_per_epoch)]
+    if learned:
+        steppers.append(_Stepper.for_defense(defense, learned, config.epochs * steps_per_epoch))
     key = run_key(config, defense)
     state = defense.initial_state(len(x), device)
     history: History = {"loss": [], "accuracy": [], "lr": [], "seconds": []}
     checkpoint = checkpoint_dir / LAST_CHECKPOINT if checkpoint_dir is not None else None
     start = 0
     if checkpoint is not None and checkpoint.exists():
-        start, history, state = _resume(checkpoint, key, model, optimizer, scheduler, device)
+        start, history, state = _resume(checkpoint, key, model, steppers, learned, device)
     end = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
     bar = tqdm(
         total=max(0, end - start) * steps_per_epoch,
@@ -116,11 +121,8 @@ def train(
     )
     with bar:
         for epoch in range(start, end):
-            stats = _run_epoch(
-                model, x, y, config, epoch, steps_per_epoch, defense, state, optimizer, scheduler,
-                bar,
-            )
-            for name, value in {**stats, **defense.summary(state)}.items():
+            stats = _run_epoch(model, x, y, config, epoch, steps_per_epoch, defense, state, learned, steppers, bar)
+            for name, value in {**stats, **defense.summary({**state, **learned})}.items():
                 history.setdefault(name, []).append(value)
             logger.info(
                 "epoch %d/%d: loss %.4f, accuracy %.4f, %.0f images/s",
@@ -129,9 +131,7 @@ def train(
             )
             bar.set_postfix(loss=f"{stats['loss']:.3f}", acc=f"{stats['accuracy']:.3f}")
             if checkpoint is not None:
-                _save_resume_state(
-                    checkpoint, key, epoch + 1, model, optimizer, scheduler, history, state
-                )
+                _save_resume_state(checkpoint, key, epoch + 1, model, steppers, history, state, learned)
     model.eval()
     return history
 
@@ -145,21 +145,22 @@ def _run_epoch(
     steps: int,
     defense: Defense,
     state: State,
-    optimizer: Optimizer,
-    scheduler: LambdaLR,
+    learned: State,
+    steppers: list[_Stepper],
     bar: tqdm,
 ) -> dict[str, float]:
     """One pass over a fresh permutation: the epoch's mean loss, accuracy, start lr and seconds.
 
     ``state`` (per-example tensors on the device) is updated in place with the rows each batch
-    returns.
+    returns; the defense sees them beside its ``learned`` parameters, which its own stepper
+    updates from the same backward pass as the model's.
     """
     started = time.perf_counter()
     data_seed, global_seed = np.random.SeedSequence([config.seed, epoch]).generate_state(2)
     generator = torch.Generator().manual_seed(int(data_seed))
     torch.manual_seed(int(global_seed))  # dropout and any randomness inside the defense
     order = torch.randperm(len(x), generator=generator).to(x.device)
-    start_lr = optimizer.param_groups[0]["lr"]
+    start_lr = steppers[0].optimizer.param_groups[0]["lr"]
     on_cuda = x.device.type == "cuda"
     autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.bf16 and on_cuda)
     loss_sum = torch.zeros((), device=x.device)
@@ -173,14 +174,15 @@ def _run_epoch(
             xb = random_crop_flip(xb, generator)
         with autocast:
             loss, logits, new_rows = defense.batch_loss(
-                model, xb, yb, {name: values[batch] for name, values in state.items()}
+                model, xb, yb, {**{name: values[batch] for name, values in state.items()}, **learned}
             )
         for name, rows in new_rows.items():
             state[name][batch] = rows.to(state[name].dtype)
-        optimizer.zero_grad(set_to_none=True)
+        for stepper in steppers:
+            stepper.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
-        scheduler.step()
+        for stepper in steppers:
+            stepper.step()
         loss_sum += loss.detach().float() * len(batch)
         correct += (logits.detach().argmax(1) == yb).sum()
         seen += len(batch)
@@ -191,6 +193,35 @@ def _run_epoch(
         "lr": start_lr,
         "seconds": time.perf_counter() - started,
     }
+
+
+@dataclass(frozen=True)
+class _Stepper:
+    """An optimiser with its per-step learning-rate schedule: the model's, or a defense's own."""
+
+    optimizer: Optimizer
+    scheduler: LambdaLR
+
+    @classmethod
+    def for_model(cls, model: nn.Module, config: TrainConfig, steps_per_epoch: int) -> _Stepper:
+        optimizer = _optimizer(model, config)
+        return cls(optimizer, LambdaLR(optimizer, _lr_factor(config, steps_per_epoch)))
+
+    @classmethod
+    def for_defense(cls, defense: Defense, learned: State, total_steps: int) -> _Stepper:
+        optimizer = defense.parameter_optimizer(list(learned.values()))
+        return cls(optimizer, LambdaLR(optimizer, lambda step: defense.parameter_lr_factor(step, total_steps)))
+
+    def step(self) -> None:
+        self.optimizer.step()
+        self.scheduler.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
 
 
 def _optimizer(model: nn.Module, config: TrainConfig) -> Optimizer:
@@ -219,10 +250,10 @@ def _save_resume_state(
     key: str,
     epochs_done: int,
     model: nn.Module,
-    optimizer: Optimizer,
-    scheduler: LambdaLR,
+    steppers: list[_Stepper],
     history: History,
     defense_state: State,
+    learned: State,
 ) -> None:
     """Write ``last.pt``: everything :func:`_resume` needs (tensors and primitives only)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -230,10 +261,10 @@ def _save_resume_state(
         "config_key": key,
         "epoch": epochs_done,
         "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
+        "steppers": [stepper.state_dict() for stepper in steppers],
         "history": history,
         "defense_state": defense_state,
+        "defense_parameters": {name: tensor.detach() for name, tensor in learned.items()},
     }
     save_atomic(checkpoint, path)
 
@@ -242,18 +273,21 @@ def _resume(
     path: Path,
     key: str,
     model: nn.Module,
-    optimizer: Optimizer,
-    scheduler: LambdaLR,
+    steppers: list[_Stepper],
+    learned: State,
     device: torch.device,
 ) -> tuple[int, History, State]:
-    """Restore model, optimizer and schedule from ``path``; returns (epochs done, history so far,
-    the defense's per-example state)."""
+    """Restore model, optimisers, schedules and the defense's learned parameters (in place) from
+    ``path``; returns (epochs done, history so far, the defense's per-example state)."""
     checkpoint = load_checkpoint(path, device)
     if checkpoint["config_key"] != key:
         raise ConfigError(
             f"{path} was written by a different training config; delete it or use another directory"
         )
     model.load_state_dict(checkpoint["model"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    scheduler.load_state_dict(checkpoint["scheduler"])
+    for stepper, saved in zip(steppers, checkpoint["steppers"], strict=True):
+        stepper.load_state_dict(saved)
+    with torch.no_grad():
+        for name, tensor in learned.items():
+            tensor.copy_(checkpoint["defense_parameters"][name])
     return checkpoint["epoch"], checkpoint["history"], checkpoint.get("defense_state", {})
