@@ -3,7 +3,8 @@
 One session fixture runs ``python -m advrobust.pipeline run`` and ``build`` (the commands behind
 ``make book``) into a scratch copy of the book root, with a fresh checkpoint cache. The browser
 checks need Debian's ``chromium`` and ``chromium-driver``; without them they skip, unless
-``ADVROBUST_REQUIRE_BROWSER=1`` (CI), where they fail.
+``ADVROBUST_REQUIRE_BROWSER=1`` (CI), where they fail. The browser resolves no host name, as if
+offline: the pages must work from the built files alone.
 """
 from __future__ import annotations
 
@@ -29,12 +30,42 @@ CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",  # offline: no CDN can be reached
 )  # fmt: skip
 # What an error looks like on a rendered page: myst-nb's traceback and stderr outputs, a raw
 # Python traceback, papermill's failure banner.
 ERROR_MARKERS = re.compile(
     r'class="[^"]*\boutput (traceback|stderr)\b|Traceback \(most recent call last\)|An Exception was encountered'
 )
+# TeX left on a page: `$...$` the Markdown parser did not take as math, `\(`/`\[` MathJax did not
+# typeset, a `\macro` it did not know (it shows those by name).
+RAW_TEX = re.compile(r"\$[^$\n]+\$|\\[(\[]|\\[A-Za-z]+")
+MATHJAX_SCRIPT = re.compile(r'<script[^>]*\bsrc="([^"]*mathjax[^"]*)"', re.IGNORECASE)
+# Waits for MathJax's first typesetting, then returns what a reader sees: the number of typeset
+# equations, MathJax's error boxes, and the visible text outside code (code and plain-text outputs
+# may quote TeX on purpose). A page without math loads no MathJax.
+TYPESET_JS = """
+const done = arguments[arguments.length - 1];
+const report = () => {
+  const hide = document.createElement('style');
+  hide.textContent = 'pre, code { display: none !important; }';
+  document.head.appendChild(hide);
+  const text = document.body.innerText;
+  hide.remove();
+  done({
+    error: null,
+    equations: document.querySelectorAll('mjx-container').length,
+    tex_errors: Array.from(document.querySelectorAll('mjx-merror'), e => e.textContent),
+    text: text,
+  });
+};
+if (!document.querySelector('script[src*="mathjax" i]')) { report(); }
+else if (!(window.MathJax && window.MathJax.startup && window.MathJax.startup.promise)) {
+  done({error: 'MathJax did not load'});
+} else {
+  window.MathJax.startup.promise.then(report, e => done({error: 'MathJax failed: ' + e}));
+}
+"""
 
 
 @dataclass(frozen=True)
@@ -67,7 +98,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> BookRun:
     root = tmp_path_factory.mktemp("book")
     shutil.copytree(CHAPTERS, root / "chapters")
     (root / "book").mkdir()
-    for name in ("_config.yml", "_toc.yml"):
+    for name in ("_config.yml", "_toc.yml", "requirements.lock"):
         shutil.copy(REPO / name, root / name)
     for page in [*(REPO / "book").glob("*.md"), REPO / "book" / "references.bib"]:
         if page.name != "status.md":  # generated
@@ -96,6 +127,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
     yield driver
     driver.quit()
 
@@ -146,3 +178,30 @@ def test_white_box_page_loads_with_its_figures(book: BookRun, browser) -> None:
     assert images, "the white-box page shows no figure"
     broken = [src for src, complete, width in images if not (complete and width > 0)]
     assert broken == []
+
+
+def test_mathjax_is_served_from_the_book(book: BookRun) -> None:
+    assert book.build is not None and book.build.returncode == 0, "the book was not built"
+    page = book.html / WHITE_BOX_PAGE
+    sources = MATHJAX_SCRIPT.findall(page.read_text())
+    assert sources, f"{WHITE_BOX_PAGE} loads no MathJax"
+    assert all((page.parent / src.partition("?")[0]).resolve().is_file() for src in sources), sources
+
+
+def test_every_page_shows_its_math_typeset_offline(book: BookRun, browser) -> None:
+    assert book.build is not None and book.build.returncode == 0, "the book was not built"
+    pages = sorted((book.html / "book").rglob("*.html"))
+    equations, problems = {}, {}
+    for page in pages:
+        name = page.relative_to(book.html).as_posix()
+        browser.get(page.as_uri())
+        seen = browser.execute_async_script(TYPESET_JS)
+        if seen["error"]:
+            problems[name] = seen["error"]
+            continue
+        equations[name] = seen["equations"]
+        raw = [seen["text"][max(m.start() - 30, 0) : m.end() + 30] for m in RAW_TEX.finditer(seen["text"])]
+        if raw or seen["tex_errors"]:
+            problems[name] = {"raw TeX": raw[:3], "MathJax errors": seen["tex_errors"][:3]}
+    assert problems == {}
+    assert equations.get(WHITE_BOX_PAGE, 0) > 0, f"no typeset equation on {WHITE_BOX_PAGE}: {equations}"

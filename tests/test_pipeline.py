@@ -15,7 +15,10 @@ from advrobust import cli
 from advrobust.errors import ConfigError
 from advrobust.pipeline import BookLayout, ChapterFailed, build_book, provenance, run_chapters
 from advrobust.pipeline.execute import load_chapter
+from advrobust.pipeline.imports import imported_modules
+from advrobust.pipeline.lock import locked_versions, version_drift
 from advrobust.pipeline.render import BADGE_TAG, FOOTER_TAG, REDUCED_SCALE_WARNING, stamp
+from advrobust.pipeline.status import status_markdown
 from advrobust.report import Results
 
 PARAMETERS_CELL = '''# %% tags=["parameters"]
@@ -51,9 +54,14 @@ ok = 1
 raise ValueError("boom")
 '''
 PROVENANCE_FIELDS = {
-    "chapter", "source", "notebook", "git_commit", "git_dirty", "lib_hash", "source_hash", "profile",
-    "parameters", "device", "device_requested", "packages", "seed", "started_at", "wall_time_s", "input_key",
+    "chapter", "source", "notebook", "git_commit", "git_dirty", "lib_modules", "lib_hash", "thesis_data",
+    "source_hash", "profile", "parameters", "device", "device_requested", "packages", "seed", "started_at",
+    "wall_time_s", "input_key",
 }  # fmt: skip
+REPO = Path(__file__).resolve().parents[1]
+# The Chapter 2 pages whose attacks are the black-box ones (advrobust.blackbox), and Chapter 4's.
+BLACK_BOX_PAGES = ("ch02_soft_label", "ch02_hard_label_objective", "ch02_hard_label_attacks", "ch02_gbdt")
+DEFENSE_PAGES = ("ch04_adversarial_training", "ch04_cat")
 
 
 def write_chapter(root: Path, stem: str, body: str, title: str = "A chapter") -> Path:
@@ -121,8 +129,12 @@ def test_provenance_records_inputs_and_environment(executed_root: Path) -> None:
     assert record["profile"] == "smoke" and record["seed"] == 3 and record["device_requested"] == "cpu"
     assert record["device"].startswith("CPU (")
     assert record["parameters"]["results_dir"] == "book/results/b_plain"
-    assert record["lib_hash"] == provenance.lib_hash()
-    assert record["source_hash"] == provenance.file_hash(layout.source("b_plain"))
+    inputs = provenance.chapter_inputs(layout.source("b_plain"))
+    assert {field: record[field] for field in inputs} == inputs
+    assert record["lib_modules"] == {} and record["thesis_data"] == {}  # b_plain imports nothing of advrobust
+    reporting = json.loads(layout.provenance("a_report").read_text())
+    assert "advrobust/report.py" in reporting["lib_modules"]
+    assert "advrobust/__init__.py" not in reporting["lib_modules"]
     assert record["input_key"] == provenance.input_key(record)
     assert {"python", "torch", "numpy", "pandas", "matplotlib", "papermill", "jupyter-book"} <= set(record["packages"])
     assert datetime.fromisoformat(record["started_at"]).utcoffset().total_seconds() == 0
@@ -147,13 +159,13 @@ def test_reexecutes_only_what_changed(executed_root: Path, tmp_path: Path) -> No
     assert started_at(root, "a_report") == started_at(executed_root, "a_report")
 
     runs = run_smoke(root, seed=4, only=["b_plain"])
-    assert runs["b_plain"].executed and runs["b_plain"].reasons == ("parameters changed",)
+    assert runs["b_plain"].executed and runs["b_plain"].reasons == ("parameters changed: seed",)
 
     source = BookLayout.at(root).source("b_plain")
     source.write_text(source.read_text() + "\n# %%\nprint('edited')\n")
     runs = run_smoke(root, seed=4)
     assert runs["b_plain"].executed and runs["b_plain"].reasons == ("chapter source changed",)
-    assert runs["a_report"].reasons == ("parameters changed",)
+    assert runs["a_report"].reasons == ("parameters changed: seed",)
 
     runs = run_smoke(root, seed=4, only=["b_plain"], force=True)
     assert runs["b_plain"].executed and runs["b_plain"].reasons == ("--force",)
@@ -232,26 +244,193 @@ def test_badge_sits_right_under_the_title_line(executed_root: Path) -> None:
     assert nb.cells[2].source == "An introduction in the title cell."
 
 
-def test_tree_hash_follows_content_not_timestamps(tmp_path: Path) -> None:
+def write_files(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def dependencies(root: Path, chapter: str, package: dict[str, str]) -> set[str]:
+    """The modules of the package ``pkg`` (files given) that a chapter with source ``chapter`` imports."""
+    write_files(root, {"chapter.py": chapter, **{f"pkg/{name}": text for name, text in package.items()}})
+    return {path.relative_to(root).as_posix() for path in imported_modules(root / "chapter.py", root / "pkg")}
+
+
+def test_import_walk_follows_absolute_relative_and_function_level_imports(tmp_path: Path) -> None:
+    package = {
+        "__init__.py": "",
+        "errors.py": "",
+        "a/__init__.py": "",
+        "a/b.py": "from ..errors import fail\nfrom . import c\n\ndef later():\n    import pkg.lazy\n",
+        "a/c.py": "",
+        "lazy.py": "from .a.c import thing\n",
+        "unused.py": "",
+    }
+    found = dependencies(tmp_path, "import os\nimport numpy as np\nimport pkg.a.b\n", package)
+    assert found == {"pkg/a/__init__.py", "pkg/a/b.py", "pkg/errors.py", "pkg/a/c.py", "pkg/lazy.py"}
+
+
+def test_import_walk_counts_submodules_and_parent_inits_but_not_the_root_init(tmp_path: Path) -> None:
+    package = {
+        "__init__.py": "from . import heavy\n",  # the root __init__ is neither counted nor walked
+        "heavy.py": "",
+        "tools.py": "def helper(): ...\n",
+        "deep/__init__.py": "from .inner import run\n",
+        "deep/inner/__init__.py": "",
+        "deep/inner/run.py": "",
+        "deep/inner/other.py": "",
+        "ns/leaf.py": "",  # a namespace package: no __init__ to count
+    }
+    chapter = "from pkg import tools\nfrom pkg.tools import helper\nfrom pkg.deep.inner import run\nimport pkg.ns.leaf\n"
+    assert dependencies(tmp_path, chapter, package) == {
+        "pkg/tools.py", "pkg/deep/__init__.py", "pkg/deep/inner/__init__.py", "pkg/deep/inner/run.py",
+        "pkg/ns/leaf.py",
+    }  # fmt: skip
+
+
+def test_import_walk_ends_on_cycles_and_skips_unparsable_files(tmp_path: Path) -> None:
+    package = {
+        "a.py": "from . import b\n",
+        "b.py": "from .a import x\nfrom .broken import y\n",
+        "broken.py": "def (:\n",  # executing it reports the error; the walk only lists it
+        "beyond.py": "from ... import nothing\n",  # above the root: not resolvable, ignored
+    }
+    chapter = "from pkg import a, beyond\nfrom . import pkg\n"  # a relative import outside the package
+    assert dependencies(tmp_path, chapter, package) == {"pkg/a.py", "pkg/b.py", "pkg/broken.py", "pkg/beyond.py"}
+
+
+def chapter_modules(stem: str) -> list[str]:
+    return list(provenance.chapter_inputs(REPO / "chapters" / f"{stem}.py")["lib_modules"])
+
+
+def test_a_defense_chapter_does_not_depend_on_the_black_box_attacks() -> None:
+    assert [m for m in chapter_modules("ch04_cat") if m.startswith("advrobust/blackbox/")] == []
+    black_box = [m for m in chapter_modules("ch02_hard_label_attacks") if m.startswith("advrobust/blackbox/")]
+    assert set(black_box) - {"advrobust/blackbox/__init__.py"}, "Chapter 2's hard-label page imports no attack"
+
+
+def chapter_keys(package_dir: Path, stems: tuple[str, ...]) -> dict[str, str]:
+    """Input keys of the repository's chapters against the library at ``package_dir`` (nothing runs)."""
+    environment = {"parameters": {"profile": "smoke"}, "device": "CPU", "packages": {"torch": "2"}}
+    inputs = {stem: provenance.chapter_inputs(REPO / "chapters" / f"{stem}.py", package_dir) for stem in stems}
+    return {stem: provenance.input_key({**found, **environment}) for stem, found in inputs.items()}
+
+
+def test_editing_a_black_box_attack_changes_only_the_black_box_pages_keys(tmp_path: Path) -> None:
+    library = tmp_path / "advrobust"
+    shutil.copytree(provenance.LIB_DIR, library, ignore=shutil.ignore_patterns("__pycache__"))
+    before = chapter_keys(library, BLACK_BOX_PAGES + DEFENSE_PAGES)
+    for module in (library / "blackbox").rglob("*.py"):
+        module.write_text(module.read_text() + "\n# edited\n")
+    after = chapter_keys(library, BLACK_BOX_PAGES + DEFENSE_PAGES)
+    assert [stem for stem in BLACK_BOX_PAGES if before[stem] == after[stem]] == []
+    assert [stem for stem in DEFENSE_PAGES if before[stem] != after[stem]] == []
+
+
+def test_thesis_tables_are_an_input_of_the_chapters_that_read_them(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "pkg/__init__.py": "", f"pkg/{provenance.THESIS_READER.as_posix()}": "", "pkg/other.py": "",
+        "thesis/table_1.csv": "a\n1\n", "thesis/notes.txt": "not a table",
+        "reads.py": f"from pkg.{'.'.join(provenance.THESIS_READER.with_suffix('').parts)} import thesis_table\n",
+        "ignores.py": "import pkg.other\n",
+    })  # fmt: skip
+    reads, ignores = (provenance.chapter_inputs(tmp_path / name, tmp_path / "pkg", tmp_path / "thesis")
+                      for name in ("reads.py", "ignores.py"))  # fmt: skip
+    assert list(reads["thesis_data"]) == ["table_1.csv"] and ignores["thesis_data"] == {}
+    (tmp_path / "thesis" / "table_1.csv").write_text("a\n2\n")
+    edited = provenance.chapter_inputs(tmp_path / "reads.py", tmp_path / "pkg", tmp_path / "thesis")
+    assert edited["thesis_data"] != reads["thesis_data"] and edited["lib_modules"] == reads["lib_modules"]
+
+
+def test_file_hashes_follow_content_not_timestamps(tmp_path: Path) -> None:
     module = tmp_path / "pkg" / "mod.py"
-    module.parent.mkdir()
-    module.write_text("x = 1\n")
-    first = provenance.tree_hash(tmp_path)
+    write_files(tmp_path, {"pkg/mod.py": "x = 1\n"})
+    first = provenance.file_hashes([module], tmp_path)
+    assert list(first) == ["pkg/mod.py"]
     module.touch()
-    (tmp_path / "pkg" / "notes.txt").write_text("not code")
-    assert provenance.tree_hash(tmp_path) == first
+    assert provenance.file_hashes([module], tmp_path) == first
     module.write_text("x = 2\n")
-    assert provenance.tree_hash(tmp_path) != first
+    assert provenance.file_hashes([module], tmp_path) != first
 
 
-def test_changed_inputs_names_each_changed_input() -> None:
-    base = {"source_hash": "s", "lib_hash": "l", "parameters": {"seed": 0}, "device": "CPU", "packages": {}}
+def test_changed_inputs_names_each_changed_input_and_file() -> None:
+    base = {
+        "source_hash": "s", "lib_modules": {"advrobust/a.py": "1", "advrobust/b.py": "1"}, "thesis_data": {},
+        "parameters": {"seed": 0}, "device": "CPU", "packages": {"torch": "2.4"},
+    }  # fmt: skip
     previous = {**base, "input_key": provenance.input_key(base)}
-    current = {**base, "lib_hash": "l2", "device": "GPU"}
-    current["input_key"] = provenance.input_key(current)
+    current = {**base, "lib_modules": {"advrobust/a.py": "2", "advrobust/b.py": "1", "advrobust/c.py": "1"}}
+    current.update(device="GPU", input_key=provenance.input_key(current))
     assert provenance.changed_inputs(previous, {**base, "input_key": previous["input_key"]}) == []
-    assert provenance.changed_inputs(previous, current) == ["library changed", "device changed"]
+    assert provenance.changed_inputs(previous, current) == [
+        "library changed: advrobust/a.py, advrobust/c.py", "device changed"
+    ]
     assert provenance.changed_inputs(None, current) == ["no previous successful run"]
+    old_record = {"source_hash": "s", "lib_hash": "l", "input_key": "k"}  # written before lib_modules existed
+    assert "library changed" in provenance.changed_inputs(old_record, current)
+    many = {f"advrobust/m{i}.py": "1" for i in range(8)}
+    assert provenance.changed_entries({}, many).endswith("advrobust/m4.py and 3 more")
+
+
+LOCK = """\
+# This file was autogenerated by uv via the following command:
+#    make lock
+jupyter-book==1.0.4.post1 \\
+    --hash=sha256:aaaa
+    # via advrobust (pyproject.toml)
+numpy==2.4.6 \\
+    --hash=sha256:bbbb
+torch==2.14.1 \\
+    --hash=sha256:cccc
+typing-extensions==4.15.0 ; python_version < '3.12' \\
+    --hash=sha256:dddd
+"""
+
+
+def test_version_drift_compares_as_pip_would() -> None:
+    pins = {"jupyter-book": "1.0.4.post1", "numpy": "2.4.6", "torch": "2.14.1", "typing-extensions": "4.15.0"}
+    ran = {"python": "3.11.2", "torch": "2.14.1+cu130", "numpy": "2.3.0", "Jupyter_Book": "1.0.4.post1"}
+    drift = version_drift(ran, pins)
+    assert [str(d) for d in drift] == ["numpy 2.3.0 (lock: 2.4.6)"]  # +cu130 is a build of 2.14.1
+
+
+def test_locked_versions_reads_every_pin(tmp_path: Path) -> None:
+    (tmp_path / "requirements.lock").write_text(LOCK)
+    assert locked_versions(tmp_path / "requirements.lock") == {
+        "jupyter-book": "1.0.4.post1", "numpy": "2.4.6", "torch": "2.14.1", "typing-extensions": "4.15.0"
+    }  # fmt: skip
+
+
+def write_run(layout: BookLayout, stem: str, packages: dict[str, str]) -> None:
+    """A recorded successful run of chapter ``stem`` under ``packages`` (nothing executes)."""
+    layout.notebooks_dir.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nbformat.v4.new_notebook(), layout.notebook(stem))
+    record = {
+        "profile": "smoke", "device": "CPU (2 cores)", "wall_time_s": 1.0, "started_at": "2025-01-01T00:00:00+00:00",
+        "git_commit": "0123456789abcdef", "git_dirty": False, "packages": {"python": "3.11.2", **packages},
+    }  # fmt: skip
+    provenance.write_provenance(layout.provenance(stem), record)
+
+
+def test_status_page_names_version_drift_per_chapter(tmp_path: Path) -> None:
+    layout = BookLayout.at(tmp_path)
+    write_run(layout, "a_locked", {"torch": "2.14.1+cu130", "numpy": "2.4.6"})
+    write_run(layout, "b_drifted", {"torch": "2.13.0", "numpy": "2.4.6", "jupyter-book": "1.0.3"})
+    assert "the versions were not compared with a lock" in status_markdown(layout)
+
+    layout.lock.write_text(LOCK)
+    page = status_markdown(layout)
+    assert "**1 of 2 chapters ran under package versions other than those pinned in `requirements.lock`**" in page
+    assert "| `b_drifted` | jupyter-book | 1.0.3 | 1.0.4.post1 |" in page
+    assert "| `b_drifted` | torch | 2.13.0 | 2.14.1 |" in page
+    assert "a_locked` | torch" not in page and "`b_drifted` | numpy" not in page
+    assert "The other 1 ran under the pinned versions." in page
+
+    write_run(layout, "b_drifted", {"torch": "2.14.1", "numpy": "2.4.6", "jupyter-book": "1.0.4.post1"})
+    page = status_markdown(layout)
+    assert "Every chapter ran under the package versions pinned in `requirements.lock`." in page
+    assert "other than those pinned" not in page
 
 
 def test_results_writes_files_and_closes_figures(tmp_path: Path) -> None:

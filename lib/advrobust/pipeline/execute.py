@@ -121,7 +121,7 @@ def run_chapters(
     check_profile(profile)
     resolved = device_name(resolve_device(device))
     stems = chapter_stems(layout, only)
-    shared = {"lib_hash": provenance.lib_hash(), "packages": provenance.package_versions(), "device": resolved}
+    shared = {"packages": provenance.package_versions(), "device": resolved}
     runs: list[ChapterRun] = []
     try:
         for stem in stems:
@@ -151,7 +151,7 @@ def _run_chapter(
         "chapter": stem,
         "source": layout.relative(source),
         "notebook": layout.relative(notebook),
-        "source_hash": provenance.file_hash(source),
+        **provenance.chapter_inputs(source),
         "parameters": parameters,
         **shared,
     }

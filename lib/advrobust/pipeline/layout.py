@@ -1,7 +1,8 @@
 """Where the pipeline reads chapters and writes notebooks, results and the status page.
 
 A book root holds ``chapters/*.py`` (Jupytext py:percent sources without outputs), the Jupyter Book
-configuration (``_config.yml``, ``_toc.yml``) and the static pages in ``book/``. The pipeline writes
+configuration (``_config.yml``, ``_toc.yml``), the static pages in ``book/`` and
+``requirements.lock`` (the versions the status page compares runs against). The pipeline writes
 ``book/chapters/<stem>.ipynb`` (executed), ``book/results/<stem>/`` (tables, figures,
 ``provenance.json``), ``book/status.md`` and the HTML in ``_build/html``.
 """
@@ -48,6 +49,11 @@ class BookLayout:
     @property
     def toc(self) -> Path:
         return self.root / "_toc.yml"
+
+    @property
+    def lock(self) -> Path:
+        """The pinned package versions the book is tested with (``make lock``)."""
+        return self.root / "requirements.lock"
 
     def source(self, stem: str) -> Path:
         return self.chapters_dir / f"{stem}.py"

@@ -1,10 +1,12 @@
-"""The book's status page: which profile, device and commit produced each executed chapter."""
+"""The book's status page: which profile, device, commit and package versions produced each
+executed chapter, and which chapters ran under versions other than ``requirements.lock``'s."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 from .layout import BookLayout
+from .lock import locked_versions, version_drift
 from .provenance import read_provenance
 
 HEADER = (
@@ -39,7 +41,9 @@ def status_markdown(layout: BookLayout) -> str:
         + "\n## Chapters\n\n"
         + table
         + "\n".join(rows)
-        + "\n\n## Packages\n\n"
+        + "\n\n## Package versions against the lock\n\n"
+        + _drift_section(layout, {stem: record for stem, record in records.items() if record is not None})
+        + "\n## Packages\n\n"
         + _packages_table([r for r in records.values() if r is not None])
     )
 
@@ -51,6 +55,33 @@ def _row(stem: str, record: dict[str, Any] | None) -> str:
     return (
         f"| `{stem}` | `{record['profile']}` | {record['device']} | {record['wall_time_s']:.1f} s "
         f"| {record['started_at']} | `{commit}` |"
+    )
+
+
+def _drift_section(layout: BookLayout, records: dict[str, dict[str, Any]]) -> str:
+    """Per chapter, the packages it ran under at versions other than ``requirements.lock``'s."""
+    lock = layout.relative(layout.lock)
+    if not layout.lock.is_file():
+        return f"No `{lock}` in the book root: the versions were not compared with a lock.\n"
+    if not records:
+        return "No successful run recorded: no versions to compare.\n"
+    locked = locked_versions(layout.lock)
+    drift = {stem: version_drift(record["packages"], locked) for stem, record in records.items()}
+    drifted = {stem: found for stem, found in drift.items() if found}
+    if not drifted:
+        return f"Every chapter ran under the package versions pinned in `{lock}`.\n"
+    rows = [
+        f"| `{stem}` | {d.package} | {d.ran} | {d.locked} |" for stem, found in drifted.items() for d in found
+    ]
+    rest = len(records) - len(drifted)
+    return (
+        f"**{len(drifted)} of {len(records)} chapters ran under package versions other than those pinned "
+        f"in `{lock}`**; their numbers may differ from a run in the locked environment "
+        f"(`make env`, then `make book`).\n\n"
+        "| chapter | package | ran under | pinned in the lock |\n|---|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n"
+        + (f"\nThe other {rest} ran under the pinned versions.\n" if rest else "")
     )
 
 
