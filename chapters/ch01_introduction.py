@@ -60,20 +60,15 @@ seed = 0
 results_dir = "results"
 
 # %%
+from advrobust.experiments import ch1_introduction as ch1
+from advrobust.experiments.ch2_white_box import load_victim
+from advrobust.experiments.setup import setup_chapter
+from advrobust.plotting.images import adversarial_examples_figure
 from advrobust.profiles.whitebox import whitebox
-from advrobust.attacks import create_attack
-from advrobust.data import load_dataset
-from advrobust.robustness.accuracy import clean_accuracy, correctly_classified, one_per_class, top1
-from advrobust.plotting.common import adversarial_examples_figure, use_book_style
-from advrobust.report import Results
-from advrobust.runtime import resolve_device, seed_everything
-from advrobust.training import trained_model
 
+chapter = setup_chapter(profile, device, seed, results_dir)
+results = chapter.results
 settings = whitebox(profile)
-dev = resolve_device(device)
-seed_everything(seed)
-use_book_style()
-results = Results(results_dir, profile)
 
 # %% [markdown]
 # ## The victim: the C&W MNIST network
@@ -81,51 +76,34 @@ results = Results(results_dir, profile)
 # The thesis's image experiments use the convolutional networks of Carlini and Wagner
 # {cite}`carlini2017cw` (four 3×3 convolutions, two max-pools, two fully connected layers of 200
 # units). We train it on MNIST {cite}`lecun1998mnist`; a second run reuses the cached checkpoint,
-# keyed by the full training configuration.
+# keyed by the full training configuration (`settings.train`).
 
 # %%
-model = trained_model(settings.train, device=dev)
-test = load_dataset("mnist", "test", device=dev).subset(settings.n_test, seed=seed)
-accuracy = clean_accuracy(model, test.x, test.y)
-results.glue("ch1_clean_accuracy", accuracy)
-print(f"clean test accuracy on {len(test)} MNIST test images: {accuracy:.2%} (thesis: 99.5%)")
+victim = load_victim(settings, chapter.device, chapter.seed)
+results.glue("ch1_clean_accuracy", victim.accuracy)
+print(f"clean test accuracy on {len(victim.test)} MNIST test images: {victim.accuracy:.2%} (thesis: 99.5%)")
 
 # %% [markdown]
 # ## Figure 1.1, with our model
 #
 # We take one correctly classified test image of each of a few digits, and ask the C&W $L_2$
-# attack (Chapter 2) for the smallest change that flips the prediction (2.1), and for the
-# smallest change that makes the network answer a chosen target class (2.2). The middle column
-# shows the perturbation on its own colour scale; its norms are in the title.
+# attack (Chapter 2; its settings are `settings.cw`) for the smallest change that flips the
+# prediction (2.1), and for the smallest change that makes the network answer a chosen target
+# class (2.2), here the next digit. The middle row shows the perturbation on its own colour scale;
+# its norms are in the title. Above and below it, the network's prediction and its softmax
+# confidence.
 
 # %%
-examples = one_per_class(
-    test.y, correctly_classified(model, test.x, test.y), settings.n_examples_shown
-)
-x, y = test.x[examples], test.y[examples]
-cw = create_attack("cw_l2", model, **settings.cw_kwargs())
-untargeted = cw.run(x, y)
-target = (y + 1) % 10
-targeted = cw.run(x, y, target=target)
-
-
-def labelled(images):
-    """'predicted k' and the softmax confidence of each image's top-1 class."""
-    labels, confidence = top1(model, images)
-    return [f"predicted {int(c)}" for c in labels], confidence.tolist()
-
-
+figure = ch1.figure_1_1(victim, settings)
+clean_titles = ch1.prediction_titles(victim.model, figure.examples.x)
 for name, result, what in (
-    ("fig_1_1_untargeted", untargeted, "untargeted (2.1)"),
-    ("fig_1_1_targeted", targeted, "targeted at (label + 1) mod 10 (2.2)"),
+    ("fig_1_1_untargeted", figure.untargeted, "untargeted (2.1)"),
+    ("fig_1_1_targeted", figure.targeted, "targeted at (label + 1) mod 10 (2.2)"),
 ):
-    clean_names, clean_conf = labelled(x)
-    adv_names, adv_conf = labelled(result.x_adv)
-    figure = adversarial_examples_figure(
-        x, result.x_adv, clean_names, clean_conf, adv_names, adv_conf, profile
-    )
     results.figure(
-        figure,
+        adversarial_examples_figure(
+            figure.examples.x, result.x_adv, clean_titles, ch1.prediction_titles(victim.model, result.x_adv)
+        ),
         name,
         caption=f"Figure 1.1 analogue, {what}: original, perturbation, adversarial example, with the "
         "predicted class and its softmax confidence. Thesis: a bagel classified as a piano by an "
@@ -143,15 +121,9 @@ for name, result, what in (
 # (exercise 2).
 
 # %%
-summary = {
-    "untargeted success rate": untargeted.success_rate,
-    "untargeted mean L2": untargeted.mean_l2,
-    "targeted success rate": targeted.success_rate,
-    "targeted mean L2": targeted.mean_l2,
-}
-results.glue("ch1_untargeted_mean_l2", untargeted.mean_l2)
-results.glue("ch1_targeted_mean_l2", targeted.mean_l2)
-summary
+results.glue("ch1_untargeted_mean_l2", figure.untargeted.mean_l2)
+results.glue("ch1_targeted_mean_l2", figure.targeted.mean_l2)
+figure.summary()
 
 # %% [markdown]
 # A targeted attack must reach one specific class rather than the nearest wrong one, so it should
@@ -161,11 +133,13 @@ summary
 #
 # ## Exercises
 #
-# 1. Re-run the cell above with `target = (y + 5) % 10`. Which targets are hardest (largest $L_2$)
-#    for each digit? Why might "4 → 9" be easy and "1 → 0" hard?
-# 2. Pass `kappa=5` (and then 20) to the C&W attack. How do the confidences and the $L_2$ norms
-#    of the adversarial examples change?
-# 3. Replace `"cw_l2"` by `"pgd"` with `eps=0.3, steps=40` (an $L_\infty$ attack). How do the
-#    perturbations look different? Compute both perturbations' $L_2$ and $L_\infty$ norms.
+# 1. Re-run the figure with `ch1.figure_1_1(victim, settings, target_shift=5)`. Which targets are
+#    hardest (largest $L_2$) for each digit? Why might "4 → 9" be easy and "1 → 0" hard?
+# 2. Give the C&W attack a margin: `settings.cw.replace(kappa=5)` (and then 20), built on the
+#    model with `.build(victim.model)`. How do the confidences and the $L_2$ norms of the
+#    adversarial examples change?
+# 3. Replace C&W by `settings.pgd(0.3)` (PGD with $\varepsilon = 0.3$, an $L_\infty$ attack).
+#    How do the perturbations look different? Compute both perturbations' $L_2$ and $L_\infty$
+#    norms (an attack's result has `.l2` and `.linf`).
 # 4. Table 1.1 of the thesis fools a text classifier by changing one character. What makes the
 #    text domain harder to attack than images? (Hint: Chapter 3 and the discrete input space.)

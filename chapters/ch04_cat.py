@@ -72,35 +72,20 @@ seed = 0
 results_dir = "results"
 
 # %%
-import matplotlib.pyplot as plt
-import pandas as pd
-import torch
-from advrobust.experiments.ch4_defenses import (
-    claims_table,
-    column_names,
-    evaluation_data,
-    robustness_table,
-    train_defended,
-    transfer_table,
+from advrobust.experiments import ch4_defenses as ch4
+from advrobust.experiments.setup import setup_chapter
+from advrobust.plotting.defenses import (
+    cat_eps_figure,
+    eps_curves_figure,
+    loss_landscape_figure,
 )
-from advrobust.plotting.common import stamp, use_book_style
-from advrobust.plotting.defenses import eps_curves_figure, loss_landscape_figure
 from advrobust.profiles.defenses import defenses
-from advrobust.report import Results
-from advrobust.robustness import gradient_masking_checks, loss_landscape
-from advrobust.runtime import device_name, resolve_device, seed_everything
-from advrobust.tables import beside_thesis, thesis_table
-from advrobust.training import training_record
+from advrobust.tables import thesis_table
 
-device = resolve_device(device)
-seed_everything(seed)
-use_book_style()
-results = Results(results_dir, profile)
+chapter = setup_chapter(profile, device, seed, results_dir)
+results = chapter.results
 settings = defenses(profile)
-columns = settings.columns
-names = column_names(columns)
-print(f"profile {profile} on {device_name(device)}: {settings.dataset}, {settings.model_label()}, "
-      f"eps = {settings.eps:.4g}" + (f" ({settings.note})" if settings.note else ""))
+print(f"{chapter.describe()}: {settings.describe()}")
 
 # %% [markdown]
 # ## The defended models
@@ -111,19 +96,10 @@ print(f"profile {profile} on {device_name(device)}: {settings.dataset}, {setting
 # above says what stands in for them.
 
 # %%
-models = train_defended(settings, {**settings.defenses, **settings.ablations}, device)
-test = evaluation_data(settings, "test", columns.n_eval, device)
-history, cat_state = training_record(settings.train, settings.defenses["CAT"])
-cat = settings.defenses["CAT"]
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
-left.plot(range(1, len(history["eps_mean"]) + 1), history["eps_mean"], marker="o", label="mean $\\varepsilon_i$")
-left.axhline(cat.eps_max, color="grey", linestyle="--", label="$\\varepsilon_{\\max}$")
-left.set(xlabel="epoch", ylabel="$\\varepsilon_i$", title="CAT: mean perturbation level after each epoch")
-left.legend()
-right.hist(cat_state["eps"].cpu().numpy(), bins=30)
-right.set(xlabel="$\\varepsilon_i$ after training", ylabel="training examples", title="CAT: final $\\varepsilon_i$")
-stamp(fig, profile)
-results.figure(fig, "cat_eps", caption=(
+models = ch4.train_defended(settings, {**settings.defenses, **settings.ablations}, chapter.device)
+test = ch4.evaluation_data(settings, "test", settings.columns.n_eval, chapter.device)
+levels = ch4.cat_eps_levels(settings)
+results.figure(cat_eps_figure(levels.mean_per_epoch, levels.final, levels.eps_max), "cat_eps", caption=(
     "CAT's per-example perturbation levels (Algorithm 8): mean after each epoch and the final "
     "distribution. Examples the attack breaks are reset to 0; the others grow by eta at each visit, "
     "up to eps_max, so after E epochs no eps_i exceeds E * eta. "
@@ -145,17 +121,16 @@ results.figure(fig, "cat_eps", caption=(
 # Columns as in the thesis: no attack, DeepFool (the $L_\infty$ variant; an example counts as
 # robust when DeepFool fails or needs more than $\varepsilon$), PGD-k and C&W-k ($L_\infty$ PGD
 # on the cross-entropy and on the C&W margin loss (2.6), step $\varepsilon/5$, random start),
-# the same with restarts (worst case per example), and AutoAttack.
+# the same with restarts (worst case per example), and AutoAttack. Each column is an attack of
+# `settings.columns` (e.g. `settings.columns.pgd(k)` is PGD-k, `settings.columns.autoattack` the
+# last column), built on each model in turn.
 
 # %%
-every_row = robustness_table(models, test, columns)  # Table 4.2's models and Table 4.6's ablations
-table = every_row[every_row["method"].isin(settings.defenses)]
-thesis = thesis_table("table_4_2").assign(autoattack=float("nan"))
-shown = beside_thesis(table, thesis, on=["method"], profile=profile).rename(columns=names, level=0)
-results.table(shown.round(4), "table_4_2", caption=(
+every_row = ch4.robustness_table(models, test, settings.columns)  # Table 4.2's models and Table 4.6's ablations
+results.table(ch4.table_4_2(every_row, settings, profile), "table_4_2", caption=(
     f"Table 4.2: clean and robust accuracy at eps = {settings.eps:.4g} (L∞), thesis (VGG-16, "
-    f"CIFAR-10, PGD100 / C&W100 / 20 restarts of 1000 steps) beside ours ({settings.model_label()}, "
-    f"{len(test.y)} test images, columns as named). The thesis has no AutoAttack column."))
+    f"CIFAR-10, PGD100 / C&W100 / 20 restarts of 1000 steps) beside ours ({settings.network}, "
+    f"{len(test)} test images, columns as named). The thesis has no AutoAttack column."))
 
 # %% [markdown]
 # ## What the thesis claims, checked with PGD and with AutoAttack
@@ -167,12 +142,11 @@ results.table(shown.round(4), "table_4_2", caption=(
 # are not fooled by a flat loss.
 
 # %%
-claims = claims_table(table)
+claims = ch4.claims_table(every_row)
 results.table(claims, "claims", caption=(
     "The claims of §4.2.4 on our models: measured values and whether each holds, under PGD and "
     "under AutoAttack."))
-for _, claim in claims.iterrows():
-    print(f"[{'holds' if claim.holds else 'does NOT hold'}] {claim.claim} ({claim.attack}): {claim.measured}")
+print(ch4.claim_lines(claims))
 
 # %% [markdown]
 # Where CAT's advantage over adversarial training and TRADES holds under PGD but not under
@@ -190,22 +164,11 @@ for _, claim in claims.iterrows():
 # single-step FGSM; white-box PGD must beat transfer from the natural model.
 
 # %%
-masking_data = evaluation_data(settings, "test", settings.n_masking, device, seed=seed + 1)
-natural = models["Natural train"]
-checks, curves = [], {}
-for label, model in models.items():
-    report = gradient_masking_checks(
-        model, masking_data.x, masking_data.y, eps=settings.eps, eps_values=settings.masking_eps[:-1],
-        large_eps=settings.masking_eps[-1], steps=settings.masking_steps,
-        source_model=None if label == "Natural train" else natural, seed=seed,
-    )
-    checks.append(report.checks.assign(model=label))
-    curves[label] = report.curve
-checks = pd.concat(checks)[["model", "check", "measured", "passed"]]
-results.table(checks.set_index(["model", "check"]), "gradient_masking", caption=(
-    f"Gradient-masking checks of Athalye et al. (2018) for every model ({len(masking_data.y)} test "
+masking = ch4.masking_checks(models, settings, chapter.device, chapter.seed)
+results.table(masking.checks, "gradient_masking", caption=(
+    f"Gradient-masking checks of Athalye et al. (2018) for every model ({masking.n_examples} test "
     f"images, PGD-{settings.masking_steps}). The thesis runs only the transfer check (Table 4.4)."))
-results.figure(eps_curves_figure(curves, profile), "robust_accuracy_vs_eps", caption=(
+results.figure(eps_curves_figure(masking.curves), "robust_accuracy_vs_eps", caption=(
     "PGD robust accuracy against eps for every model: it must fall monotonically and reach about "
     "0 at large eps. The thesis shows no such curve for Chapter 4."))
 
@@ -214,28 +177,17 @@ results.figure(eps_curves_figure(curves, profile), "robust_accuracy_vs_eps", cap
 #
 # The thesis compares its WRN-34-10 rows with numbers quoted from seven papers; those rows are
 # marked *quoted* and are not re-run here. Our rows come from the profile's own network: WRN-34-10
-# at `paper`, and the stand-in network of Table 4.2 below it (so only orderings compare).
+# at `paper`, and the stand-in network of Table 4.2 below it (so only orderings compare). The
+# thesis names the methods differently in this table (after their papers); each of our rows
+# carries the thesis's name for it here (`settings.methods`).
 
 # %%
-wide_models = (
-    train_defended(settings, settings.defenses, device, config=settings.wide_train)
-    if settings.wide_train is not None else {label: models[label] for label in settings.defenses}
-)
-wide_table = table if settings.wide_train is None else robustness_table(wide_models, test, columns)
-ours = wide_table.set_index("method").rename(index={
-    "Natural train": "Natural training", "Adv train": "Adversarial training (MMS18)",
-    "TRADES": "TRADES (ZYJ19)", "CAT": "CAT (ours)"})
-quoted = thesis_table("table_4_3").set_index("method")
-shown = pd.concat({
-    "thesis (WRN-34-10) or quoted": quoted[["clean", "pgd", "cw", "source"]],
-    f"ours ({profile})": ours[["clean", "pgd_restarts", "cw_restarts", "autoattack"]].rename(columns=names),
-}, axis=1).loc[quoted.index]
-results.table(shown.round(4), "table_4_3", caption=(
+wide = ch4.wide_rows(settings, models, every_row, test, chapter.device)
+results.table(ch4.table_4_3(wide, settings, profile), "table_4_3", caption=(
     "Table 4.3: the thesis's WRN-34-10 rows (source 'thesis') and the seven methods it quotes "
     "(source 'quoted': numbers copied from their papers, not re-run; their PGD/C&W settings vary, "
-    "see the thesis), beside ours "
-    f"({'WRN-34-10' if settings.wide_train is not None else settings.model_label()}) under the "
-    "restarted attacks and AutoAttack. Blank: not reported or not run."))
+    f"see the thesis), beside ours ({settings.wide_network}) under the restarted attacks and "
+    "AutoAttack. Blank: not reported or not run."))
 
 # %% [markdown]
 # ## Table 4.4: transfer attacks from the natural model
@@ -245,22 +197,10 @@ results.table(shown.round(4), "table_4_3", caption=(
 # *more* accurate on them than under its own white-box attack.
 
 # %%
-transfer_data = evaluation_data(settings, "test", settings.n_transfer, device, seed=seed + 2)
-defended = ("Adv train", "TRADES", "CAT")
-families = {"vgg16": models} if settings.wide_train is None else {"vgg16": models, "wrn": wide_models}
-transfer = {
-    column: transfer_table(family["Natural train"], {label: family[label] for label in defended},
-                           transfer_data, columns).set_index("method")
-    for column, family in families.items()
-}
-ours = pd.DataFrame({column: result["transfer"] for column, result in transfer.items()}).reset_index()
-shown = beside_thesis(ours, thesis_table("table_4_4"), on=["method"], profile=profile, values=list(families))
-for column, result in transfer.items():
-    shown[(f"white-box PGD ({column})", f"ours ({profile})")] = result["white_box_pgd"]
-results.table(shown.round(4), "table_4_4", caption=(
-    f"Table 4.4: accuracy under transfer attack from the natural model of the same architecture "
-    f"(thesis: 10,000 CIFAR-10 examples, VGG-16 and WRN; ours: {len(transfer_data.y)} examples, column "
-    f"'vgg16' = {settings.model_label()}), with our white-box PGD accuracy on the same examples beside it."))
+results.table(ch4.table_4_4(models, wide, settings, chapter.device, chapter.seed, profile), "table_4_4", caption=(
+    "Table 4.4: accuracy under transfer attack from the natural model of the same architecture "
+    f"(thesis: 10,000 CIFAR-10 examples, VGG-16 and WRN; ours: {settings.n_transfer} examples, column "
+    f"'vgg16' = {settings.network}), with our white-box PGD accuracy on the same examples beside it."))
 
 # %% [markdown]
 # ## Table 4.5: Restricted ImageNet
@@ -286,31 +226,22 @@ results.table(thesis_table("table_4_5").set_index("method"), "table_4_5", captio
 # also TRADES's WRN number in Table 4.3.
 
 # %%
-ablation = every_row[every_row["method"].isin(["Adv train", *settings.ablations, "CAT"])]
-shown = beside_thesis(ablation[["method", "clean", "pgd"]], thesis_table("table_4_6"), on=["method"],
-                      profile=profile).rename(columns=names, level=0)
-shown[(names["autoattack"], f"ours ({profile})")] = ablation.set_index("method")["autoattack"]
-results.table(shown.round(4), "table_4_6", caption=(
+results.table(ch4.table_4_6(every_row, settings, profile), "table_4_6", caption=(
     f"Table 4.6: ablation of CAT, clean and PGD accuracy at eps = {settings.eps:.4g}, thesis (VGG-16) "
-    f"beside ours ({settings.model_label()}), with AutoAttack beside PGD."))
+    f"beside ours ({settings.network}), with AutoAttack beside PGD."))
 
 # %% [markdown]
 # ## Figure 4.2: loss landscapes
 #
 # Following {cite}`engstrom2018alp`, the loss of each model around test inputs along the sign
 # of the input gradient ($\varepsilon_1$) and a random Rademacher direction ($\varepsilon_2$);
-# our surfaces average over a few correctly classified test images. A robust model has a low,
-# flat surface; a steep rise along the gradient sign is what PGD exploits.
+# our surfaces average over a few test images. A robust model has a low, flat surface; a steep
+# rise along the gradient sign is what PGD exploits.
 
 # %%
-landscape_data = evaluation_data(settings, "test", settings.landscape_examples, device, seed=seed + 3)
-landscapes = {
-    label: loss_landscape(models[label], landscape_data.x, landscape_data.y, span=settings.landscape_span,
-                          points=settings.landscape_points, seed=seed)
-    for label in settings.defenses
-}
-results.figure(loss_landscape_figure(landscapes, profile), "figure_4_2", caption=(
-    f"Figure 4.2: cross-entropy around {len(landscape_data.y)} test image(s) along the gradient "
+results.figure(loss_landscape_figure(ch4.loss_landscapes(models, settings, chapter.device, chapter.seed)),
+               "figure_4_2", caption=(
+    f"Figure 4.2: cross-entropy around {settings.landscape_examples} test image(s) along the gradient "
     f"sign and a Rademacher direction, each up to {settings.landscape_span:.4g} in L∞. The thesis's "
     f"figure (VGG-16) shows CAT with the lowest and smoothest surface; it prints no numbers."))
 

@@ -3,13 +3,13 @@ import math
 
 import pandas as pd
 import pytest
-from advrobust.profiles import PROFILES
 import torch
-from advrobust.profiles.whitebox import whitebox
-from advrobust.attacks import create_attack
+from advrobust.attacks import CarliniWagnerL2, DeepFool
 from advrobust.errors import ConfigError
-from advrobust.robustness.accuracy import correctly_classified, one_per_class, top1
+from advrobust.profiles import PROFILES
+from advrobust.profiles.whitebox import whitebox
 from advrobust.registry import available
+from advrobust.robustness.accuracy import correctly_classified, one_per_class, top1
 from advrobust.tables import available_tables, beside_thesis, thesis_table
 
 
@@ -18,13 +18,34 @@ def test_every_profile_builds_valid_attacks(profile):
     settings = whitebox(profile)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
     for norm, eps_values in (("Linf", settings.eps_linf), ("L2", settings.eps_l2)):
-        for name, settings_at in settings.curve_attacks(norm).values():
-            assert name in available("attack")
+        for spec_at in settings.curve_attacks(norm).values():
             for eps in eps_values:
-                create_attack(name, model, **settings_at(eps))  # raises on an impossible setting
-    create_attack("cw_l2", model, **settings.cw_kwargs())
-    create_attack("deepfool", model, **settings.deepfool_kwargs())
+                spec = spec_at(eps)
+                assert spec.name in available("attack")
+                attack = spec.build(model)
+                assert attack.eps == eps and attack.threat.norm == norm.lower()
+    assert isinstance(settings.cw.build(model), CarliniWagnerL2)
+    assert isinstance(settings.deepfool.build(model), DeepFool)
+    for spec in settings.example_attacks().values():
+        assert spec.build(model).eps == 0.3
     assert settings.train.model in available("model") and settings.train.dataset in available("dataset")
+
+
+def test_pgd_follows_madrys_step_rule_and_cw_linf_runs_the_same_iterations():
+    settings = whitebox("quick")
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    pgd = settings.pgd(0.3).build(model)
+    assert (pgd.steps, pgd.alpha, pgd.restarts, pgd.loss) == (40, 2.5 * 0.3 / 40, 1, "ce")
+    cw = settings.cw_linf(0.3).build(model)
+    assert (cw.steps, cw.alpha, cw.loss) == (40, pgd.alpha, "cw")
+    assert settings.fgsm(0.1).build(model).steps == 1
+
+
+def test_paper_runs_cw_with_carlini_and_wagners_own_defaults():
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    ours, defaults = whitebox("paper").cw.build(model), CarliniWagnerL2(model)
+    for setting in ("kappa", "initial_const", "binary_search_steps", "steps", "lr", "abort_early"):
+        assert getattr(ours, setting) == getattr(defaults, setting), setting
 
 
 def test_profiles_grow_in_scale():

@@ -18,7 +18,6 @@ from _attack_fixtures import D, binary_linear, multiclass_linear
 from advrobust import registry
 from advrobust.attacks import PGD, DeepFool
 from advrobust.errors import ConfigError
-from advrobust.robustness.accuracy import robust_accuracy
 from advrobust.robustness import (
     AutoAttack,
     WithinBudget,
@@ -29,6 +28,7 @@ from advrobust.robustness import (
     loss_landscape,
     transfer_accuracy,
 )
+from advrobust.robustness.accuracy import robust_accuracy
 from torch import nn
 
 DISTANCES = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3] * 3  # L2; the L∞ distances are about 4.5x smaller
@@ -230,9 +230,9 @@ def test_figures_draw_one_panel_per_model() -> None:
 
     case = multiclass_linear()
     landscape = loss_landscape(case.model, case.x, case.y, span=0.05, points=5)
-    figure = loss_landscape_figure({"natural": landscape, "copy": landscape}, profile="test")
+    figure = loss_landscape_figure({"natural": landscape, "copy": landscape})
     assert [ax.name for ax in figure.axes] == ["3d", "3d"]
     curve = gradient_masking_checks(case.model, case.x, case.y, eps_values=(0.01,), steps=2).curve
-    figure = eps_curves_figure({"natural": curve, "copy": curve}, profile="test")
+    figure = eps_curves_figure({"natural": curve, "copy": curve})
     lines = [line for line in figure.axes[0].get_lines() if len(line.get_xdata()) == len(curve) + 1]
     assert len(lines) == 2  # one curve per model, each starting at the clean accuracy (eps 0)

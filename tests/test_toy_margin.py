@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from advrobust.toys import margin as toy_margin
 from advrobust.plotting.toys import plot_toy_boundaries
+from advrobust.toys import margin as toy_margin
 from matplotlib import pyplot as plt
 
 
@@ -49,21 +49,22 @@ def test_data_and_training_are_deterministic(figure):
         assert torch.equal(first, second)
     assert not torch.equal(x, toy_margin.figure_4_1_data(seed + 1)[0])
     assert len(x) == toy_margin.TRAIN_SIZE and len(x_test) == toy_margin.TEST_SIZE
-    cat = toy_margin.train_toy(toy_margin.figure_4_1_defenses()["cat_eps4"], x, y, seed=seed)
-    for a, b in zip(cat.state_dict().values(), models["cat_eps4"].state_dict().values()):
+    cat = toy_margin.train_toy(toy_margin.figure_4_1_defenses()[toy_margin.CAT_BEYOND_MARGIN], x, y, seed=seed)
+    for a, b in zip(cat.state_dict().values(), models[toy_margin.CAT_BEYOND_MARGIN].state_dict().values()):
         assert torch.equal(a, b)
 
 
 def test_eps_beyond_the_margin_distorts_the_boundary_and_cat_keeps_it(figure):
     _, (_, _, x_test, y_test), models = figure
     accuracy = {name: toy_margin.toy_accuracy(model, x_test, y_test) for name, model in models.items()}
-    assert list(accuracy) == ["natural", "pgd_at_eps1", "pgd_at_eps4", "cat_eps4"]
-    for name in ("natural", "pgd_at_eps1", "cat_eps4"):
+    assert list(accuracy) == [toy_margin.NATURAL, toy_margin.AT_BELOW_MARGIN, toy_margin.AT_BEYOND_MARGIN,
+                              toy_margin.CAT_BEYOND_MARGIN]
+    for name in (toy_margin.NATURAL, toy_margin.AT_BELOW_MARGIN, toy_margin.CAT_BEYOND_MARGIN):
         assert accuracy[name] >= 0.97, accuracy
-    assert accuracy["pgd_at_eps4"] <= 0.90, accuracy
+    assert accuracy[toy_margin.AT_BEYOND_MARGIN] <= 0.90, accuracy
     # what eps = 4 gives up is the close half of class 1, not class 0
     close = (toy_margin.signed_linf_margin(x_test) < toy_margin.MARGIN + toy_margin.CLOSE_WIDTH + 1e-4) & (y_test == 1)
-    predicted = models["pgd_at_eps4"](x_test).argmax(dim=1)
+    predicted = models[toy_margin.AT_BEYOND_MARGIN](x_test).argmax(dim=1)
     assert (predicted[y_test == 0] == 0).float().mean() >= 0.97
     assert (predicted[close] == 1).float().mean() <= 0.6
 
@@ -72,8 +73,9 @@ def test_the_figure_has_four_panels_with_the_test_accuracy(figure):
     _, (x, y, x_test, y_test), models = figure
     fig = plot_toy_boundaries(models, x, y, x_test, y_test, grid_size=101)
     titles = [ax.get_title() for ax in fig.axes]
-    assert [title[:3] for title in titles] == ["(a)", "(b)", "(c)", "(d)"]
-    accuracy = toy_margin.toy_accuracy(models["pgd_at_eps4"], x_test, y_test)
+    assert [title.split("\n")[0] for title in titles] == [
+        f"({letter}) {name}" for letter, name in zip("abcd", models)]
+    accuracy = toy_margin.toy_accuracy(models[toy_margin.AT_BEYOND_MARGIN], x_test, y_test)
     assert titles[2].endswith(f"test accuracy {accuracy:.3f}")
     assert all(any(line.get_linestyle() == "--" for line in ax.get_lines()) for ax in fig.axes)
     plt.close(fig)

@@ -5,7 +5,7 @@
 * :mod:`.curves`: robust accuracy against eps, distortion histograms, curves against queries;
 * :mod:`.hard_label_2d`: Figures 2.1-2.4, the hard-label objective on 2-D classifiers;
 * :mod:`.toys`: Figure 4.1's decision boundaries;
-* :mod:`.defenses`: Chapter 4's loss landscapes (Figure 4.2) and eps curves.
+* :mod:`.defenses`: Chapter 4's loss landscapes (Figure 4.2), eps curves and CAT's eps_i over training.
 
 Figures take results (data frames, grids, tensors) and never compute them.
 """

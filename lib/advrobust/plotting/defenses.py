@@ -1,8 +1,8 @@
-"""Figures of the defense pages: loss landscapes (Figure 4.2) and robust accuracy against eps,
-drawn from what :mod:`advrobust.robustness` computes."""
+"""Figures of the defense pages: loss landscapes (Figure 4.2), robust accuracy against eps, and
+CAT's per-example eps_i (Algorithm 8), drawn from what the experiments compute."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -55,4 +55,17 @@ def eps_curves_figure(curves: Mapping[str, pd.DataFrame], norm: str = "L∞") ->
     ax.set_ylabel("robust accuracy (PGD)")
     ax.set_ylim(-0.02, 1.02)
     fig.tight_layout()
+    return fig
+
+
+def cat_eps_figure(eps_mean: Sequence[float], final_eps: np.ndarray, eps_max: float) -> Figure:
+    """CAT's per-example perturbation levels eps_i (Algorithm 8): their mean after each epoch
+    (``eps_mean``), with eps_max dashed, and the histogram of their final values (``final_eps``)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    left.plot(range(1, len(eps_mean) + 1), eps_mean, marker="o", label="mean $\\varepsilon_i$")
+    left.axhline(eps_max, color="grey", linestyle="--", label="$\\varepsilon_{\\max}$")
+    left.set(xlabel="epoch", ylabel="$\\varepsilon_i$", title="CAT: mean perturbation level after each epoch")
+    left.legend()
+    right.hist(final_eps, bins=30)
+    right.set(xlabel="$\\varepsilon_i$ after training", ylabel="training examples", title="CAT: final $\\varepsilon_i$")
     return fig

@@ -10,17 +10,13 @@ from matplotlib.figure import Figure
 
 
 def adversarial_examples_figure(
-    x: torch.Tensor,
-    x_adv: torch.Tensor,
-    clean_label: Sequence[str],
-    clean_confidence: Sequence[float],
-    adv_label: Sequence[str],
-    adv_confidence: Sequence[float],
+    x: torch.Tensor, x_adv: torch.Tensor, clean_titles: Sequence[str], adv_titles: Sequence[str]
 ) -> Figure:
     """Figure 1.1's layout: rows original, perturbation, adversarial example; one column per example.
 
     Each perturbation is shown on its own symmetric diverging scale (max |delta|) and titled with
-    its L2 and L-infinity norms; images are titled with the predicted label and its confidence.
+    its L2 and L-infinity norms; the images are titled with ``clean_titles`` and ``adv_titles``
+    (e.g. the predicted label and its confidence).
     """
     columns = x.shape[0]
     gray = x.shape[1] == 1
@@ -29,11 +25,11 @@ def adversarial_examples_figure(
         delta = (x_adv[j] - x[j]).float()
         scale = float(delta.abs().max().clamp_min(1e-12))
         axes[0, j].imshow(_as_image(x[j]), cmap="gray" if gray else None, vmin=0, vmax=1)
-        axes[0, j].set_title(f"{clean_label[j]}\n({clean_confidence[j]:.0%})", fontsize="small")
+        axes[0, j].set_title(clean_titles[j], fontsize="small")
         axes[1, j].imshow(_as_image(delta.mean(0, keepdim=True)), cmap="RdBu_r", vmin=-scale, vmax=scale)
         axes[1, j].set_title(f"L2 {delta.norm():.2f}\nL∞ {delta.abs().max():.2f}", fontsize="small")
         axes[2, j].imshow(_as_image(x_adv[j]), cmap="gray" if gray else None, vmin=0, vmax=1)
-        axes[2, j].set_title(f"{adv_label[j]}\n({adv_confidence[j]:.0%})", fontsize="small")
+        axes[2, j].set_title(adv_titles[j], fontsize="small")
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])

@@ -18,12 +18,6 @@ from ..toys.hard_label_2d import evaluate_on_grid, labels_of
 from ..toys.margin import toy_accuracy
 from .hard_label_2d import decision_regions
 
-PANEL_TITLES = {
-    "natural": "natural training",
-    "pgd_at_eps1": "adversarial training, ε = 1",
-    "pgd_at_eps4": "adversarial training, ε = 4",
-    "cat_eps4": "CAT, ε_max = 4",
-}
 _PAD = 1.5  # data units around the points
 
 
@@ -33,7 +27,7 @@ def plot_toy_boundaries(
 ) -> Figure:
     """One panel per model, lettered (a), (b), ... in the order of ``models``: its decision regions
     over the training points (``x``, ``y``), the true boundary dashed, and its accuracy on
-    (``x_test``, ``y_test``) in the title. Keys of :data:`PANEL_TITLES` get their long names."""
+    (``x_test``, ``y_test``) in the title, under the model's name (the key of ``models``)."""
     low = x.min(dim=0).values.numpy() - _PAD
     high = x.max(dim=0).values.numpy() + _PAD
     limit = float(np.abs(np.concatenate([low, high])).max())
@@ -41,7 +35,7 @@ def plot_toy_boundaries(
     fig, axes = plt.subplots(1, len(models), figsize=(3.6 * len(models), 3.9), squeeze=False)
     for index, (ax, (name, model)) in enumerate(zip(axes[0], models.items())):
         accuracy = toy_accuracy(model, x_test, y_test)
-        title = f"({chr(ord('a') + index)}) {PANEL_TITLES.get(name, name)}\ntest accuracy {accuracy:.3f}"
+        title = f"({chr(ord('a') + index)}) {name}\ntest accuracy {accuracy:.3f}"
         decision_regions(ax, evaluate_on_grid(labels_of(model), limit, grid_size), title)
         for label in (0, 1):
             points = x[y == label].numpy()

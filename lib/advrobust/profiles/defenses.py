@@ -16,32 +16,50 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
+from ..attacks import PGD, CWLinf, DeepFool
+from ..attacks.spec import AttackSpec
 from ..defenses import CAT, PGDAT, TRADES, Defense, Natural, adp_adv, adv_ls
 from ..errors import require
+from ..robustness.autoattack import AutoAttack
 from ..training import TrainConfig
 from .base import check_profile
 
 
 @dataclass(frozen=True)
 class AttackColumns:
-    """The attacks of Table 4.2's columns, at budget ``eps`` (L∞)."""
+    """The attacks of Table 4.2's columns, at the L∞ budget ``eps``."""
 
-    eps: float
+    eps: float  # the budget of every column (8/255 on CIFAR-10)
     n_eval: int  # test images evaluated (thesis: the whole test set)
-    deepfool_steps: int  # DeepFool's iterations; robust if its L∞ perturbation exceeds eps
+    deepfool: AttackSpec[DeepFool]  # L∞ DeepFool; an example is robust if it needs more than eps
     pgd_steps: int  # "PGD100" / "C&W100": steps with step size eps/5
     restarts: int  # "20 PGD1000": random restarts, worst case per example
     restart_steps: int  # steps per restart
-    autoattack: dict[str, Any]  # keyword arguments of advrobust.robustness.AutoAttack
-    n_autoattack: int  # test images for AutoAttack (its cost grows with the robust examples)
+    autoattack: AttackSpec[AutoAttack]  # the added column, at eps; below paper with fewer
+    # iterations, target classes and Square queries than the standard version
 
-    def pgd(self, steps: int, restarts: int = 1, eps: float | None = None) -> dict[str, Any]:
-        """PGD-k settings (step eps/5, random start), as Table 4.2 evaluates."""
+    def __post_init__(self) -> None:
+        require(self.autoattack.settings.get("eps") == self.eps, "autoattack must run at the columns' eps")
+
+    def pgd(self, steps: int, restarts: int = 1, eps: float | None = None) -> AttackSpec[PGD]:
+        """PGD-k as Table 4.2 evaluates it: ``steps`` steps of size eps/5 from a random start,
+        ``restarts`` restarts (worst case per example), at ``eps`` (default: the columns' eps)."""
         eps = self.eps if eps is None else eps
-        return {"eps": eps, "alpha": eps / 5, "steps": steps, "restarts": restarts,
-                "random_start": True, "seed": 0}
+        return AttackSpec(PGD, eps=eps, alpha=eps / 5, steps=steps, restarts=restarts, random_start=True, seed=0)
+
+    def cw(self, steps: int, restarts: int = 1) -> AttackSpec[CWLinf]:
+        """C&W-k: :meth:`pgd`'s iterations on the C&W margin loss (2.6) instead of cross-entropy."""
+        return AttackSpec(CWLinf, **self.pgd(steps, restarts).settings)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A row of Tables 4.2-4.4: a training method, under the names the thesis gives it."""
+
+    name: str  # its name in Tables 4.2, 4.4 and 4.6, e.g. "Adv train"
+    wide_name: str  # its name in Table 4.3, where the thesis cites each method's paper
+    defense: Defense  # how its model is trained (x~, y~ and the loss of thesis Table 5.1)
 
 
 @dataclass(frozen=True)
@@ -50,10 +68,12 @@ class DefenseSettings:
 
     dataset: str  # "cifar10", or "mnist" when CIFAR-10 is missing at quick
     eps: float  # the threat model: L∞ radius (8/255 on CIFAR-10, 0.3 on MNIST)
+    network: str  # the network of Tables 4.1, 4.2, 4.4 and 4.6 as the pages name it (thesis: VGG-16)
     train: TrainConfig  # the training run of Table 4.2's (VGG-16) models
-    wide_train: TrainConfig | None  # Table 4.3's WRN-34-10 run (paper only)
-    defenses: dict[str, Defense]  # Table 4.2's rows, label -> defense
-    ablations: dict[str, Defense]  # Table 4.6's extra rows
+    wide_network: str  # the network of Table 4.3 (thesis: WRN-34-10; below paper, ``network``)
+    wide_train: TrainConfig | None  # Table 4.3's WRN-34-10 run (paper only; None: Table 4.2's models)
+    methods: tuple[Method, ...]  # Table 4.2's rows, in the thesis's order
+    ablations: dict[str, Defense]  # Table 4.6's extra rows, under the thesis's names
     fixed_eps_train: tuple[float, ...]  # Table 4.1: training eps of plain adversarial training
     fixed_eps_test: float  # Table 4.1: the eps robust accuracy is measured at
     fixed_eps_config: TrainConfig  # Table 4.1's training run
@@ -72,6 +92,12 @@ class DefenseSettings:
     def __post_init__(self) -> None:
         require(self.dataset in ("cifar10", "mnist"), f"unknown dataset {self.dataset!r}")
         require(self.masking_eps == tuple(sorted(self.masking_eps)), "masking_eps must increase")
+        require(self.columns.eps == self.eps, "the attack columns must run at the threat model's eps")
+
+    @property
+    def defenses(self) -> dict[str, Defense]:
+        """Table 4.2's rows: the thesis's name -> the defense its model is trained with."""
+        return {method.name: method.defense for method in self.methods}
 
     def fixed_eps_defenses(self) -> dict[float, Defense]:
         """Table 4.1's rows: PGD adversarial training at each fixed training eps, with the inner
@@ -79,43 +105,61 @@ class DefenseSettings:
         steps = self.defenses["Adv train"].steps  # type: ignore[attr-defined]
         return {eps: PGDAT(eps=eps, alpha=2.5 * eps / steps, steps=steps) for eps in self.fixed_eps_train}
 
-    def model_label(self) -> str:
-        """The network behind Table 4.2's rows, e.g. "small CNN"."""
-        return _MODEL_LABELS[self.train.model]
+    def describe(self) -> str:
+        """One line for the pages: dataset, network, eps and what this profile changes."""
+        return f"{self.dataset}, {self.network}, eps = {self.eps:.4g}" + (f" ({self.note})" if self.note else "")
 
-
-_MODEL_LABELS = {"vgg16_cifar": "VGG-16", "small_cnn_cifar": "small CNN (quick stand-in for VGG-16)",
-                 "cw_mnist": "C&W MNIST CNN", "wrn34_10": "WRN-34-10"}
 
 _EPS = 8 / 255
 
 
-def _cifar_defenses(steps: int, alpha: float) -> tuple[dict[str, Defense], dict[str, Defense]]:
+_STANDARD_AUTOATTACK = AttackSpec(AutoAttack, eps=_EPS, version="standard")
+
+
+def _methods(natural: Defense, adv: Defense, trades: Defense, cat: Defense) -> tuple[Method, ...]:
+    """Table 4.2's rows under the thesis's names (Table 4.3 cites each method's paper)."""
+    return (
+        Method("Natural train", "Natural training", natural),
+        Method("Adv train", "Adversarial training (MMS18)", adv),
+        Method("TRADES", "TRADES (ZYJ19)", trades),
+        Method("CAT", "CAT (ours)", cat),
+    )
+
+
+def _cat_and_ablations(
+    eta: float, eps_max: float, c: float, alpha: float, steps: int
+) -> tuple[CAT, dict[str, Defense]]:
+    """CAT (Algorithm 8, beta = 1, kappa = 10) and Table 4.6's ablations with the same settings."""
+    same = {"eta": eta, "eps_max": eps_max, "c": c, "beta": 1.0, "kappa": 10.0, "alpha": alpha, "steps": steps}
+    cat = CAT(eta=eta, eps_max=eps_max, c=c, beta=1.0, kappa=10.0, alpha=alpha, steps=steps)
+    return cat, {"Adv+LS": adv_ls(**same), "Adp-Adv": adp_adv(**same)}
+
+
+def _cifar_defenses(steps: int, alpha: float) -> tuple[tuple[Method, ...], dict[str, Defense]]:
     """Table 4.2's rows and Table 4.6's ablations at eps = 8/255 with ``steps`` inner steps."""
-    cat = {"eta": 0.005, "eps_max": _EPS, "c": 10.0, "beta": 1.0, "kappa": 10.0, "alpha": alpha, "steps": steps}
-    rows = {
-        "Natural train": Natural(),
-        "Adv train": PGDAT(eps=_EPS, alpha=alpha, steps=steps),
-        "TRADES": TRADES(eps=0.031, alpha=0.007 * 10 / steps, steps=steps, beta=6.0),
-        "CAT": CAT(**cat),
-    }
-    return rows, {"Adv+LS": adv_ls(**cat), "Adp-Adv": adp_adv(**cat)}
+    cat, ablations = _cat_and_ablations(eta=0.005, eps_max=_EPS, c=10.0, alpha=alpha, steps=steps)
+    rows = _methods(
+        Natural(),
+        PGDAT(eps=_EPS, alpha=alpha, steps=steps),
+        TRADES(eps=0.031, alpha=0.007 * 10 / steps, steps=steps, beta=6.0),
+        cat,
+    )
+    return rows, ablations
 
 
-def _mnist_defenses() -> tuple[dict[str, Defense], dict[str, Defense]]:
+def _mnist_defenses() -> tuple[tuple[Method, ...], dict[str, Defense]]:
     """MNIST at eps = 0.3 (the fallback of quick): Madry et al.'s budget; CAT's eta and c scaled
     by 0.3 / (8/255) so that eta / eps_max and c * eps_max match the CIFAR-10 settings."""
     eps, steps, alpha = 0.3, 10, 0.075
     scale = eps / _EPS
-    cat = {"eta": 0.005 * scale, "eps_max": eps, "c": 10.0 / scale, "beta": 1.0, "kappa": 10.0,
-           "alpha": alpha, "steps": steps}
-    rows = {
-        "Natural train": Natural(),
-        "Adv train": PGDAT(eps=eps, alpha=alpha, steps=steps),
-        "TRADES": TRADES(eps=eps, alpha=alpha, steps=steps, beta=6.0),
-        "CAT": CAT(**cat),
-    }
-    return rows, {"Adv+LS": adv_ls(**cat), "Adp-Adv": adp_adv(**cat)}
+    cat, ablations = _cat_and_ablations(eta=0.005 * scale, eps_max=eps, c=10.0 / scale, alpha=alpha, steps=steps)
+    rows = _methods(
+        Natural(),
+        PGDAT(eps=eps, alpha=alpha, steps=steps),
+        TRADES(eps=eps, alpha=alpha, steps=steps, beta=6.0),
+        cat,
+    )
+    return rows, ablations
 
 
 def _paper() -> DefenseSettings:
@@ -124,11 +168,12 @@ def _paper() -> DefenseSettings:
                       milestones=(80, 140, 180), gamma=0.1, augment=True, seed=0)
     rows, ablations = _cifar_defenses(steps=10, alpha=2 / 255)
     return DefenseSettings(
-        dataset="cifar10", eps=_EPS, train=vgg, wide_train=replace(vgg, model="wrn34_10", lr=0.1),
-        defenses=rows, ablations=ablations,
+        dataset="cifar10", eps=_EPS, network="VGG-16", train=vgg,
+        wide_network="WRN-34-10", wide_train=replace(vgg, model="wrn34_10", lr=0.1),
+        methods=rows, ablations=ablations,
         fixed_eps_train=(0.01, 0.02, 0.03), fixed_eps_test=0.01, fixed_eps_config=vgg, n_fixed_eps=10_000,
-        columns=AttackColumns(eps=_EPS, n_eval=10_000, deepfool_steps=50, pgd_steps=100, restarts=20,
-                              restart_steps=1000, autoattack={"version": "standard"}, n_autoattack=10_000),
+        columns=AttackColumns(eps=_EPS, n_eval=10_000, deepfool=AttackSpec(DeepFool, norm="linf", max_iter=50),
+                              pgd_steps=100, restarts=20, restart_steps=1000, autoattack=_STANDARD_AUTOATTACK),
         n_transfer=10_000, landscape_points=41, landscape_span=2 * _EPS, landscape_examples=1,
         masking_eps=tuple(e / 255 for e in (1, 2, 4, 8, 16, 32, 64, 128)), masking_steps=100,
         n_masking=1000,
@@ -141,16 +186,17 @@ def _quick_cifar() -> DefenseSettings:
     small = TrainConfig(model="small_cnn_cifar", dataset="cifar10", epochs=4, batch_size=128,
                         optimizer="adam", lr=2e-3, schedule="cosine", train_subset=10_000, seed=0)
     rows, ablations = _cifar_defenses(steps=5, alpha=4 / 255)
+    network = "small CNN (quick stand-in for VGG-16)"
     return DefenseSettings(
-        dataset="cifar10", eps=_EPS, train=small, wide_train=None, defenses=rows, ablations=ablations,
+        dataset="cifar10", eps=_EPS, network=network, train=small, wide_network=network, wide_train=None,
+        methods=rows, ablations=ablations,
         # Table 4.1 is about the gap between fitting the training set and the test set, so its
         # quick runs fit a small set for many epochs instead of the large set for few.
         fixed_eps_train=(0.01, 0.02, 0.03), fixed_eps_test=0.01,
         fixed_eps_config=replace(small, epochs=20, train_subset=1000), n_fixed_eps=200,
-        columns=AttackColumns(eps=_EPS, n_eval=300, deepfool_steps=30, pgd_steps=20, restarts=3,
-                              restart_steps=40, autoattack={"version": "standard", "n_target_classes": 3,
-                                                            "n_queries": 1000},
-                              n_autoattack=200),
+        columns=AttackColumns(eps=_EPS, n_eval=300, deepfool=AttackSpec(DeepFool, norm="linf", max_iter=30),
+                              pgd_steps=20, restarts=3, restart_steps=40,
+                              autoattack=_STANDARD_AUTOATTACK.replace(n_target_classes=3, n_queries=1000)),
         n_transfer=300, landscape_points=21, landscape_span=2 * _EPS, landscape_examples=8,
         masking_eps=tuple(e / 255 for e in (1, 2, 4, 8, 16, 32, 64, 128)), masking_steps=20,
         n_masking=200,
@@ -164,24 +210,27 @@ def _quick_mnist() -> DefenseSettings:
     rows, ablations = _mnist_defenses()
     mnist = replace(quick.train, model="cw_mnist", dataset="mnist", augment=False)
     return replace(
-        quick, dataset="mnist", eps=0.3, train=mnist, defenses=rows, ablations=ablations,
+        quick, dataset="mnist", eps=0.3, network="C&W MNIST CNN", train=mnist, wide_network="C&W MNIST CNN",
+        methods=rows, ablations=ablations,
         fixed_eps_train=(0.1, 0.2, 0.3), fixed_eps_test=0.1,
         fixed_eps_config=replace(quick.fixed_eps_config, model="cw_mnist", dataset="mnist"),
-        columns=replace(quick.columns, eps=0.3), landscape_span=0.6,
-        masking_eps=(0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75),
+        columns=replace(quick.columns, eps=0.3, autoattack=quick.columns.autoattack.replace(eps=0.3)),
+        landscape_span=0.6, masking_eps=(0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75),
         note="CIFAR-10 is not on disk: the C&W MNIST CNN on 10,000 MNIST images at eps = 0.3",
     )
 
 
 def _smoke(dataset: str) -> DefenseSettings:
     quick = _quick_cifar() if dataset == "cifar10" else _quick_mnist()
+    columns = quick.columns
     return replace(
         quick, train=replace(quick.train, epochs=1, train_subset=256),
         fixed_eps_train=quick.fixed_eps_train[:2], fixed_eps_config=replace(quick.train, epochs=1, train_subset=256),
         n_fixed_eps=32,
-        columns=replace(quick.columns, n_eval=32, deepfool_steps=5, pgd_steps=3, restarts=2, restart_steps=3,
-                        autoattack={"version": "standard", "steps": 5, "n_target_classes": 1, "n_queries": 20},
-                        n_autoattack=16),
+        columns=replace(columns, n_eval=32, deepfool=columns.deepfool.replace(max_iter=5), pgd_steps=3,
+                        restarts=2, restart_steps=3,
+                        autoattack=AttackSpec(AutoAttack, eps=columns.eps, version="standard", steps=5,
+                                              n_target_classes=1, n_queries=20)),
         n_transfer=32, landscape_points=5, landscape_examples=2, masking_steps=3, n_masking=32,
         masking_eps=quick.masking_eps[2::2],
         note="smoke test: one epoch on 256 images of "
@@ -194,7 +243,9 @@ def defenses(profile: str, data_root: str | Path | None = None) -> DefenseSettin
     profile = check_profile(profile)
     if profile == "paper":
         return _paper()
-    from ..data.loading import load_if_present  # reads nothing unless the files are there
+    from ..data.loading import (
+        load_if_present,  # reads nothing unless the files are there
+    )
 
     dataset = "cifar10" if load_if_present("cifar10", "test", data_root) is not None else "mnist"
     if profile == "smoke":

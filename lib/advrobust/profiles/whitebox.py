@@ -1,13 +1,22 @@
-"""Settings of Chapter 1 and §2.1–2.2 (white-box attacks on the C&W MNIST CNN)."""
+"""Settings of Chapter 1 and §2.1–2.2 (white-box attacks on the C&W MNIST CNN).
+
+Every attack a page runs is an :class:`~advrobust.attacks.AttackSpec` read here: ``settings.cw``
+is the C&W L2 attack of Figure 1.1 and Table 2.2, ``settings.pgd(0.3)`` PGD at ε = 0.3, and so
+on; the page builds it on its model with ``spec.build(model)``.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from ..attacks import FGSM, PGD, PGDL2, CarliniWagnerL2, CWLinf, DeepFool
+from ..attacks.base import BudgetedAttack
+from ..attacks.spec import AttackSpec
 from ..errors import ConfigError
 from ..training import TrainConfig
 from .base import check_profile
+
+EXAMPLE_EPS = 0.3  # MNIST's customary L∞ budget (Madry et al.), used in the example figure
 
 
 @dataclass(frozen=True)
@@ -23,54 +32,45 @@ class WhiteBoxSettings:
     eps_l2: tuple[float, ...]  # L2 budgets; 1.5 is Table 2.2's success threshold
     pgd_steps: int  # PGD-40 is the MNIST standard (Madry et al.)
     pgd_restarts: int  # random restarts; the worst case per example is kept
-    cw_steps: int  # Adam iterations per value of c (C&W use 10,000 with early abort)
-    cw_binary_steps: int  # binary-search steps over c (C&W: 9)
-    cw_initial_const: float  # first c of the search (C&W: 1e-3)
-    cw_lr: float  # Adam's step size (C&W: 1e-2, with 10,000 steps; larger with fewer steps)
-    deepfool_steps: int  # DeepFool's maximum iterations (its paper: 50)
+    cw: AttackSpec[CarliniWagnerL2]  # C&W L2 (κ = 0): Adam steps per c, binary-search steps over c,
+    # the first c and Adam's step size (C&W: 10,000 steps with early abort, 9 binary steps from
+    # c = 1e-3, lr 1e-2; fewer steps need a larger lr)
+    deepfool: AttackSpec[DeepFool]  # DeepFool L2, overshoot 0.02 (its paper's default)
+    sr_threshold: float = 1.5  # Table 2.2's success threshold: an L2 distortion ≤ 1.5 on MNIST
+    zero_accuracy: float = 0.05  # sanity check: PGD accuracy at the largest L∞ ε must fall below this
 
-    def pgd_kwargs(self, eps: float) -> dict[str, Any]:
-        """PGD at budget ε: ``pgd_steps`` steps of size 2.5ε/steps (Madry et al.'s rule), random start."""
-        return {
-            "eps": eps,
-            "alpha": 2.5 * eps / self.pgd_steps,
-            "steps": self.pgd_steps,
-            "restarts": self.pgd_restarts,
-            "random_start": True,
-            "seed": 0,
-        }
+    def fgsm(self, eps: float) -> AttackSpec[FGSM]:
+        """FGSM at L∞ budget ε: one signed-gradient step of size ε."""
+        return AttackSpec(FGSM, eps=eps)
 
-    def cw_kwargs(self) -> dict[str, Any]:
-        """C&W L2 settings (κ = 0, C&W's default)."""
-        return {
-            "steps": self.cw_steps,
-            "binary_search_steps": self.cw_binary_steps,
-            "initial_const": self.cw_initial_const,
-            "lr": self.cw_lr,
-        }
+    def pgd(self, eps: float) -> AttackSpec[PGD]:
+        """L∞ PGD at budget ε: ``pgd_steps`` steps of size 2.5ε/steps (Madry et al.'s rule) from a
+        random start, ``pgd_restarts`` restarts (worst case per example), seeded."""
+        return AttackSpec(PGD, eps=eps, alpha=2.5 * eps / self.pgd_steps, steps=self.pgd_steps,
+                          restarts=self.pgd_restarts, random_start=True, seed=0)
 
-    def deepfool_kwargs(self) -> dict[str, Any]:
-        """DeepFool settings (overshoot 0.02, its paper's default)."""
-        return {"max_iter": self.deepfool_steps}
+    def cw_linf(self, eps: float) -> AttackSpec[CWLinf]:
+        """C&W L∞: :meth:`pgd`'s iterations on C&W's hinge loss (2.6) instead of cross-entropy."""
+        return AttackSpec(CWLinf, **self.pgd(eps).settings)
 
-    def curve_attacks(self, norm: str) -> dict[str, tuple[str, Callable[[float], dict[str, Any]]]]:
-        """Budgeted attacks of the robust-accuracy curves: label -> (registry name, settings at ε)."""
-        pgd = self.pgd_kwargs
-        attacks = {
-            "Linf": {
-                "FGSM": ("fgsm", lambda eps: {"eps": eps}),
-                "PGD": ("pgd", pgd),
-                "C&W L∞ (PGD on (2.6))": ("cw_linf", pgd),
-            },
-            "L2": {"PGD L2": ("pgd_l2", pgd)},
+    def pgd_l2(self, eps: float) -> AttackSpec[PGDL2]:
+        """L2 PGD at budget ε, with :meth:`pgd`'s steps, step rule and restarts."""
+        return AttackSpec(PGDL2, **self.pgd(eps).settings)
+
+    def curve_attacks(self, norm: str) -> dict[str, Callable[[float], AttackSpec[BudgetedAttack]]]:
+        """The budgeted attacks of the robust-accuracy curves of ``norm`` ("Linf" or "L2"): the
+        label on the page -> the attack at a budget ε."""
+        attacks: dict[str, dict[str, Callable[[float], AttackSpec[BudgetedAttack]]]] = {
+            "Linf": {"FGSM": self.fgsm, "PGD": self.pgd, "C&W L∞ (PGD on (2.6))": self.cw_linf},
+            "L2": {"PGD L2": self.pgd_l2},
         }
         if norm not in attacks:
             raise ConfigError(f"unknown norm {norm!r}; available: {', '.join(attacks)}")
         return attacks[norm]
 
-    def example_attacks(self) -> dict[str, tuple[str, dict[str, Any]]]:
-        """Attacks shown in the example figure, at MNIST's customary L∞ budget ε = 0.3."""
-        return {"FGSM ε=0.3": ("fgsm", {"eps": 0.3}), "PGD ε=0.3": ("pgd", self.pgd_kwargs(0.3))}
+    def example_attacks(self) -> dict[str, AttackSpec[BudgetedAttack]]:
+        """The budgeted attacks of the example figure, at MNIST's customary L∞ budget ε = 0.3."""
+        return {f"FGSM ε={EXAMPLE_EPS}": self.fgsm(EXAMPLE_EPS), f"PGD ε={EXAMPLE_EPS}": self.pgd(EXAMPLE_EPS)}
 
 
 _MNIST_LINF = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4)
@@ -81,17 +81,17 @@ _WHITEBOX = {
         train=TrainConfig(model="cw_mnist", dataset="mnist", epochs=1, batch_size=128, optimizer="adam",
                           lr=1e-3, train_subset=2048, seed=0),
         n_test=500, n_curve=32, n_attack=16, n_examples_shown=4,
-        eps_linf=(0.1, 0.3), eps_l2=(1.0, 3.0),
-        pgd_steps=5, pgd_restarts=1, cw_steps=30, cw_binary_steps=3, cw_initial_const=1.0, cw_lr=0.05,
-        deepfool_steps=20,
+        eps_linf=(0.1, 0.3), eps_l2=(1.0, 3.0), pgd_steps=5, pgd_restarts=1,
+        cw=AttackSpec(CarliniWagnerL2, steps=30, binary_search_steps=3, initial_const=1.0, lr=0.05),
+        deepfool=AttackSpec(DeepFool, max_iter=20),
     ),
     "quick": WhiteBoxSettings(
         train=TrainConfig(model="cw_mnist", dataset="mnist", epochs=3, batch_size=128, optimizer="adam",
                           lr=1e-3, schedule="cosine", seed=0),
         n_test=None, n_curve=500, n_attack=100, n_examples_shown=6,
-        eps_linf=_MNIST_LINF, eps_l2=_MNIST_L2,
-        pgd_steps=40, pgd_restarts=1, cw_steps=200, cw_binary_steps=5, cw_initial_const=1.0, cw_lr=0.05,
-        deepfool_steps=50,
+        eps_linf=_MNIST_LINF, eps_l2=_MNIST_L2, pgd_steps=40, pgd_restarts=1,
+        cw=AttackSpec(CarliniWagnerL2, steps=200, binary_search_steps=5, initial_const=1.0, lr=0.05),
+        deepfool=AttackSpec(DeepFool, max_iter=50),
     ),
     # CW17's training recipe (train_models.py: SGD, lr 0.01, momentum 0.9, Nesterov, batch 16,
     # 50 epochs), which §2.5 defers to, and the thesis's 100 attacked examples; C&W with its own
@@ -102,9 +102,9 @@ _WHITEBOX = {
         train=TrainConfig(model="cw_mnist", dataset="mnist", epochs=50, batch_size=16, optimizer="sgd",
                           lr=0.01, momentum=0.9, nesterov=True, seed=0),
         n_test=None, n_curve=1000, n_attack=100, n_examples_shown=8,
-        eps_linf=_MNIST_LINF, eps_l2=_MNIST_L2,
-        pgd_steps=100, pgd_restarts=10, cw_steps=10_000, cw_binary_steps=9, cw_initial_const=1e-3, cw_lr=1e-2,
-        deepfool_steps=50,
+        eps_linf=_MNIST_LINF, eps_l2=_MNIST_L2, pgd_steps=100, pgd_restarts=10,
+        cw=AttackSpec(CarliniWagnerL2, steps=10_000, binary_search_steps=9, initial_const=1e-3, lr=1e-2),
+        deepfool=AttackSpec(DeepFool, max_iter=50),
     ),
 }
 

@@ -77,6 +77,12 @@ FAR_WIDTH = 3.0
 CLOSE_SHARE = 0.5  # share of class 1 in the close band
 HIDDEN = 16
 UNBOUNDED = (-math.inf, math.inf)
+# Figure 4.1's panels, (a)-(d), by the training each shows
+NATURAL = "natural training"
+AT_BELOW_MARGIN = "adversarial training, ε = 1"
+AT_BEYOND_MARGIN = "adversarial training, ε = 4"
+CAT_BEYOND_MARGIN = "CAT, ε_max = 4"
+
 
 def signed_linf_margin(x: Tensor) -> Tensor:
     """(N,) signed L∞ distance of the points ``x`` (N, 2) to the true boundary x1 + x2 = 0:
@@ -114,13 +120,14 @@ def figure_4_1_data(seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
 
 
 def figure_4_1_defenses() -> dict[str, Defense]:
-    """The four trainings of Figure 4.1 (panels a-d), with the settings of the module docstring."""
+    """The four trainings of Figure 4.1 (panels a-d) under their panel names, with the settings of
+    the module docstring."""
     return {
-        "natural": Natural(),
-        "pgd_at_eps1": PGDAT(eps=1.0, alpha=0.25, steps=10, bounds=UNBOUNDED),
-        "pgd_at_eps4": PGDAT(eps=4.0, alpha=1.0, steps=10, bounds=UNBOUNDED),
-        "cat_eps4": CAT(eta=0.64, eps_max=4.0, c=0.08, beta=1.0, kappa=10.0, alpha=1.0, steps=10,
-                        loss="mixed", margin_weight="one", bounds=UNBOUNDED),
+        NATURAL: Natural(),
+        AT_BELOW_MARGIN: PGDAT(eps=1.0, alpha=0.25, steps=10, bounds=UNBOUNDED),
+        AT_BEYOND_MARGIN: PGDAT(eps=4.0, alpha=1.0, steps=10, bounds=UNBOUNDED),
+        CAT_BEYOND_MARGIN: CAT(eta=0.64, eps_max=4.0, c=0.08, beta=1.0, kappa=10.0, alpha=1.0, steps=10,
+                               loss="mixed", margin_weight="one", bounds=UNBOUNDED),
     }
 
 

@@ -1,0 +1,56 @@
+"""The experiment of Chapter 1: Figure 1.1 (an adversarial example) with our MNIST model.
+
+One correctly classified test image of each of a few digits is attacked by C&W L2 (§2.2) twice:
+untargeted, Eq. (2.1), and targeted at the next digit, Eq. (2.2). The victim and the attack are
+Chapter 2's (:mod:`.ch2_white_box`, ``settings.cw``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from ..attacks.result import AttackResult
+from ..data import TensorData
+from ..profiles.whitebox import WhiteBoxSettings
+from ..robustness.accuracy import correctly_classified, one_per_class, top1
+from .ch2_white_box import Victim
+
+
+@dataclass(frozen=True)
+class Figure11:
+    """Figure 1.1's examples and the two C&W runs on them."""
+
+    examples: TensorData  # one correctly classified test image per digit, for the first digits met
+    target: Tensor  # the targeted attack's class per example, (label + shift) mod 10
+    untargeted: AttackResult  # C&W L2 toward any other class, Eq. (2.1)
+    targeted: AttackResult  # C&W L2 toward ``target``, Eq. (2.2)
+
+    def summary(self) -> dict[str, float]:
+        """Success rate and mean L2 distortion of the two runs."""
+        return {
+            "untargeted success rate": self.untargeted.success_rate,
+            "untargeted mean L2": self.untargeted.mean_l2,
+            "targeted success rate": self.targeted.success_rate,
+            "targeted mean L2": self.targeted.mean_l2,
+        }
+
+
+def figure_1_1(victim: Victim, settings: WhiteBoxSettings, target_shift: int = 1) -> Figure11:
+    """C&W L2 (``settings.cw``) on the first correctly classified test image of each of the first
+    ``settings.n_examples_shown`` digits met: untargeted, and targeted at (label + ``target_shift``)
+    mod 10."""
+    test, model = victim.test, victim.model
+    index = one_per_class(test.y, correctly_classified(model, test.x, test.y), settings.n_examples_shown)
+    examples = dataclasses.replace(test, x=test.x[index], y=test.y[index])
+    target = (examples.y + target_shift) % len(test.classes)
+    cw = settings.cw.build(model)
+    return Figure11(examples, target, cw.run(examples.x, examples.y),
+                    cw.run(examples.x, examples.y, target=target))
+
+
+def prediction_titles(model: nn.Module, images: Tensor) -> list[str]:
+    """"predicted k" and the softmax confidence of the top-1 class, per image (Figure 1.1's titles)."""
+    labels, confidence = top1(model, images)
+    return [f"predicted {int(k)}\n({float(p):.0%})" for k, p in zip(labels, confidence)]
