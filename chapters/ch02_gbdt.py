@@ -43,27 +43,15 @@ seed = 0
 results_dir = "results"
 
 # %%
-import itertools
-
-import pandas as pd
-import torch
-from advrobust import registry
-from advrobust.experiments.attack_runs import distortion_table, query_grid
-from advrobust.data import load_dataset
-from advrobust.models.gbdt import GBDTScores, roc_auc
-from advrobust.training.gbdt import train_gbdt
-from advrobust.plotting.common import image_grid, use_book_style
-from advrobust.plotting.hard_label_2d import distortion_vs_queries_figure
+from advrobust.experiments import ch2_gbdt as gb
+from advrobust.experiments.setup import setup_chapter
+from advrobust.plotting.curves import distortion_vs_queries_figure
+from advrobust.plotting.images import image_grid
 from advrobust.profiles.gbdt import gbdt
-from advrobust.report import Results
-from advrobust.runtime import seed_everything
-from advrobust.tables import beside_thesis, thesis_table
 
+chapter = setup_chapter(profile, device, seed, results_dir)
+results = chapter.results
 settings = gbdt(profile)
-torch.set_num_threads(settings.num_threads or torch.get_num_threads())  # 0 keeps torch's default
-seed_everything(seed)
-use_book_style()
-results = Results(results_dir, profile)
 
 # %% [markdown]
 # ## The victims
@@ -72,39 +60,12 @@ results = Results(results_dir, profile)
 # keyed by its configuration and by the data files it was trained on.
 
 # %%
-victims = {}
-rows = []
-for experiment in settings.experiments():
-    config = experiment.model
-    booster = train_gbdt(config, num_threads=settings.num_threads)
-    scores = GBDTScores(booster, num_threads=settings.num_threads)
-    train = load_dataset(config.dataset, "train", device="cpu")
-    test = load_dataset(config.dataset, "test", device="cpu")
-    raw = scores(test.x)
-    correct = raw.argmax(dim=1) == test.y
-    victims[experiment.dataset] = (experiment, scores, train, test, correct)
-    described = f"lightgbm ({config.num_trees} trees / {config.num_leaves} leaves)"
-    trained_on = len(train) if config.train_subset is None else min(config.train_subset, len(train))
-    rows.append({"dataset": experiment.dataset, "metric": "test accuracy", "value": float(correct.double().mean()),
-                 "model": described, "training examples": trained_on, "data": train.name})
-    if scores.num_classes == 2:
-        rows.append({"dataset": experiment.dataset, "metric": "AUC", "value": roc_auc(raw[:, 1] - raw[:, 0], test.y),
-                     "model": described, "training examples": trained_on, "data": train.name})
-ours = pd.DataFrame(rows)
-thesis_models = thesis_table("model_accuracy").query("model.str.startswith('lightgbm')")
-results.table(
-    beside_thesis(ours, thesis_models, on=["dataset", "metric"], profile=profile, values=["value"]).round(4),
-    "gbdt_models",
-    caption="The GBDT victims of §2.5.0.5: test accuracy (MNIST, HIGGS) and AUC (HIGGS), ours beside the thesis's "
-    "(98.09% on MNIST, AUC 0.8457 on HIGGS). Ours: "
-    + "; ".join(f"{r.dataset}: {r.model} on {r['training examples']:,} training examples ({r.data})"
-                for _, r in ours.drop_duplicates("dataset").iterrows())
-    + ".",
-)
-higgs_train = victims["HIGGS"][2]
-full_higgs = not higgs_train.name.startswith("higgs_lightgbm_sample")
-results.glue("higgs_rows", f"{len(higgs_train):,}")
-results.glue("higgs_data", "UCI's full HIGGS file" if full_higgs else "LightGBM's example sample of HIGGS")
+victims = gb.train_victims(settings)
+results.table(gb.models_table(victims, profile).round(4), "gbdt_models", caption=(
+    "The GBDT victims of §2.5.0.5: test accuracy (MNIST, HIGGS) and AUC (HIGGS), ours beside the thesis's "
+    f"(98.09% on MNIST, AUC 0.8457 on HIGGS). Ours: {gb.describe_models(victims)}."))
+results.glue("higgs_rows", f"{len(victims['HIGGS'].train):,}")
+results.glue("higgs_data", gb.higgs_source(victims["HIGGS"]))
 
 # %% [markdown]
 # Our HIGGS model is trained on {glue:text}`higgs_data` ({glue:text}`higgs_rows` training rows). The
@@ -120,55 +81,34 @@ results.glue("higgs_data", "UCI's full HIGGS file" if full_higgs else "LightGBM'
 # ## The attack
 #
 # One run per data set to the largest budget; the oracle's trace gives the best distortion found
-# within every smaller budget, so Table 2.1's three columns come from the same run.
+# within every smaller budget, so Table 2.1's three columns come from the same run. The attack is
+# the profile's `settings.opt(experiment, bounds, seed)`, an `AttackSpec` of `OPTAttack` whose
+# `budget` is the experiment's largest read point, the one the oracle enforces. As on the other
+# black-box pages, a finished run is cached on disk under the GBDT's configuration, the attack's
+# settings (the bounds included) and the attacked examples, so a second run of the page reads it
+# back without querying the trees.
 
 # %%
-attacked = {}
-for name, (experiment, scores, train, test, correct) in victims.items():
-    chosen = correct.nonzero().squeeze(1)[: experiment.n_attack]
-    x, y = test.x[chosen], test.y[chosen]
-    attack = registry.create(
-        "blackbox", "opt", model=scores, budget=experiment.budget,
-        bounds=experiment.attack_bounds(train.x, x), seed=seed, **settings.opt_kwargs(),
-    )
-    attacked[name] = (experiment, x, attack.run(x, y))
-    print(f"{name}: attacked {len(y)} correctly classified test examples with {experiment.budget:,} queries each")
+runs = gb.attack_victims(settings, victims, chapter.seed)
+for name, run in runs.items():
+    print(f"{name}: attacked {len(run.x)} correctly classified test examples, {run.experiment.budget:,} queries each")
 
 # %% [markdown]
 # ## Table 2.1
 
 # %%
-table = pd.concat(
-    [
-        distortion_table({"OPT attack": result}, experiment.read_at, threshold=float("inf")).assign(dataset=name)
-        for name, (experiment, _, result) in attacked.items()
-    ],
-    ignore_index=True,
-)
-thesis_21 = thesis_table("table_2_1").assign(found=float("nan"))
-results.table(
-    beside_thesis(table, thesis_21, on=["dataset", "attack", "queries"], profile=profile,
-                  values=["avg_l2", "found"]).round(4),
-    "table_2_1",
-    caption="Table 2.1: untargeted L2 OPT-attack on the GBDTs; average L2 distortion within each query budget, "
-    "ours beside the thesis's, over "
-    + " and ".join(f"{len(x)} {name} examples" for name, (_, x, _) in attacked.items())
+table = gb.table_2_1(runs)
+results.table(gb.beside_table_2_1(table, profile).round(4), "table_2_1", caption=(
+    "Table 2.1: untargeted L2 OPT-attack on the GBDTs; average L2 distortion within each query budget, ours beside "
+    "the thesis's, over " + " and ".join(f"{len(run.x)} {name} examples" for name, run in runs.items())
     + " (thesis: 100 each). 'found': share of examples with an adversarial example within the budget "
-    "(the average is over those). A budget missing on one side was not run there.",
-)
+    "(the average is over those). A budget missing on one side was not run there."))
+
 
 # %%
-curves = {
-    name: distortion_table({"OPT attack": result}, query_grid(experiment.budget), threshold=float("inf"))
-    for name, (experiment, _, result) in attacked.items()
-}
-thesis_points = {name: thesis_21[thesis_21.dataset == name] for name in attacked}
-results.figure(
-    distortion_vs_queries_figure(curves, thesis_points, profile),
-    "avg_l2_vs_queries",
-    caption="Average L2 distortion of the OPT-attack against the number of queries on the HIGGS and MNIST GBDTs "
-    "(ours, line) and Table 2.1's three read points (thesis, dots). The thesis shows no such curve, only the table.",
-)
+results.figure(distortion_vs_queries_figure(gb.curves(runs), gb.thesis_points(runs)), "avg_l2_vs_queries", caption=(
+    "Average L2 distortion of the OPT-attack against the number of queries on the HIGGS and MNIST GBDTs "
+    "(ours, line) and Table 2.1's three read points (thesis, dots). The thesis shows no such curve, only the table."))
 
 # %% [markdown]
 # ### The claim: the average $L_2$ distortion falls as queries grow
@@ -178,29 +118,17 @@ results.figure(
 # our run, at our read points.
 
 # %%
-checks = []
-for name, group in table.groupby("dataset", sort=False):
-    values = group.sort_values("queries")["avg_l2"].tolist()
-    path = " → ".join(f"{v:.4f}" for v in values)
-    falls = all(later < earlier for earlier, later in itertools.pairwise(values))
-    checks.append({"dataset": name, "average L2 at the read points": path, "falls at every step": falls,
-                   "relative fall, first to last": 1 - values[-1] / values[0]})
+claims = gb.l2_falls(table)
+results.table(claims.round(3), "claim_l2_falls",
+              caption="Does the average L2 distortion fall as the query budget grows (Table 2.1)? Checked on our run.")
+for name, path, falls in claims[["dataset", "average L2 at the read points", "falls at every step"]].values:
     results.glue(f"{name}_falls", "falls" if falls else "does NOT fall at every step")
     results.glue(f"{name}_path", path)
-first_found = table.sort_values("queries").groupby("dataset")["found"].first()
-results.glue(
-    "same_examples",
-    "here every attacked example has an adversarial example from the first read point on (column 'found'), "
-    "so the averages are over the same examples"
-    if bool((first_found == 1).all())
-    else "here some examples have none at the first read point (column 'found'), so the averages at different "
-    "budgets are over different examples",
-)
-results.table(
-    pd.DataFrame(checks).round(3),
-    "claim_l2_falls",
-    caption="Does the average L2 distortion fall as the query budget grows (Table 2.1)? Checked on our run.",
-)
+results.glue("same_examples", (
+    "here every attacked example has an adversarial example from the first read point on (column 'found'), so the "
+    "averages are over the same examples" if gb.found_from_first_read(table) else
+    "here some examples have none at the first read point (column 'found'), so the averages at different budgets "
+    "are over different examples"))
 
 # %% [markdown]
 # On HIGGS the average distortion {glue:text}`HIGGS_falls` ({glue:text}`HIGGS_path`), and on MNIST
@@ -216,19 +144,11 @@ results.table(
 # GBDT's predictions.
 
 # %%
-experiment, x_mnist, mnist_result = attacked["MNIST"]
-mnist_scores = victims["MNIST"][1]
-shown = min(6, len(x_mnist))
-images = torch.cat([x_mnist[:shown], mnist_result.x_adv[:shown]])
-predicted = mnist_scores(images).argmax(dim=1).tolist()
-titles = [f"pred {p}" for p in predicted[:shown]] + [
-    f"pred {p}, L2 {float(d):.2f}" for p, d in zip(predicted[shown:], mnist_result.l2[:shown])]
+images, titles, row_labels = gb.example_rows(victims["MNIST"], runs["MNIST"])
 results.figure(
-    image_grid(images, titles, profile, columns=shown, row_labels=["original", "OPT-attack"]),
-    "mnist_gbdt_examples",
-    caption=f"MNIST digits and their OPT-attack adversarial examples against the GBDT ({experiment.budget:,} "
-    "queries each). The thesis shows no GBDT examples.",
-)
+    image_grid(images, titles, columns=len(titles) // len(row_labels), row_labels=row_labels), "mnist_gbdt_examples",
+    caption=f"MNIST digits and their OPT-attack adversarial examples against the GBDT "
+    f"({runs['MNIST'].experiment.budget:,} queries each). The thesis shows no GBDT examples.")
 
 # %% [markdown]
 # ## Exercises
@@ -237,10 +157,12 @@ results.figure(
 #    the OPT-attack's on the C&W CNN (Table 2.2: 1.76 at 14k). Why is the tree ensemble easier to fool
 #    with the same attack? Look at how many pixels a tree ensemble actually splits on
 #    (`booster.feature_importance()`).
-# 2. **Sign-OPT on trees.** Replace `"opt"` with `"sign_opt"`. The single-query oracle (2.17) is exact
-#    only where the class region is star-shaped around $x_0$ (previous page); does Sign-OPT still need
-#    fewer queries than OPT on a GBDT?
-# 3. **Feature ranges.** Attack HIGGS without the per-feature bounds (a wide box, e.g. `bounds=(-100.0, 100.0)`).
+# 2. **Sign-OPT on trees.** Run `AttackSpec(SignOPT, budget=..., bounds=..., seed=0)` (from
+#    `advrobust.attacks` and `advrobust.blackbox`) in place of the OPT-attack. The single-query oracle
+#    (2.17) is exact only where the class region is star-shaped around $x_0$ (previous page); does
+#    Sign-OPT still need fewer queries than OPT on a GBDT?
+# 3. **Feature ranges.** Attack HIGGS without the per-feature bounds (a wide box:
+#    `spec.replace(bounds=(-100.0, 100.0))`).
 #    Which features does the attack change most, and are the adversarial examples still physically
 #    meaningful?
 # 4. **More trees.** Train the MNIST GBDT with 300 trees. Does a more accurate tree ensemble need larger

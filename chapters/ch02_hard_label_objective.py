@@ -22,7 +22,7 @@
 #
 # Every figure below is computed from a real classifier: decision regions are classified on a
 # grid, and $g(\theta)$ is found for 720 angles by a dense search along each ray followed by
-# bisection (`advrobust.toy2d`). Nothing is drawn by hand. The page runs in seconds at every
+# bisection (`advrobust.toys.hard_label_2d`). Nothing is drawn by hand. The page runs in seconds at every
 # profile, so the profile changes nothing here.
 
 # %% tags=["parameters"]
@@ -34,19 +34,13 @@ results_dir = "results"
 # %%
 import math
 
-import pandas as pd
-import torch
-from advrobust.toys import hard_label_2d as toy2d
-from advrobust.blackbox.oracle import HardLabelOracle
-from advrobust.blackbox.search import local_search
-from advrobust.plotting.common import use_book_style
+from advrobust.experiments import ch2_hard_label_objective as objective
+from advrobust.experiments.setup import setup_chapter
 from advrobust.plotting.hard_label_2d import figure_2_1, figure_2_2, figure_2_3, figure_2_4
-from advrobust.report import Results
-from advrobust.runtime import seed_everything
+from advrobust.toys import hard_label_2d as toy2d
 
-seed_everything(seed)
-use_book_style()
-results = Results(results_dir, profile)
+chapter = setup_chapter(profile, device, seed, results_dir)
+results = chapter.results
 
 # %% [markdown]
 # ## Why hard labels are hard (§2.4.1, Figure 2.1)
@@ -63,27 +57,13 @@ results = Results(results_dir, profile)
 # (panel d), a continuous function of the search direction.
 
 # %%
-x_train, y_train = toy2d.flower_dataset(seed=seed)
-network = toy2d.train_mlp(x_train, y_train, seed=seed)
-network_labels = toy2d.labels_of(network)
-train_accuracy = float((network_labels(x_train) == y_train).double().mean())
-x0 = (0.1, 0.05)
-y0 = int(network_labels(torch.tensor([x0]))[0])
-network_g = toy2d.objective_over_angles(network_labels, x0)
-regions = toy2d.evaluate_on_grid(network_labels)
+toys = objective.classifiers(chapter.seed)
+network, circle, tree = (toys.cases[name] for name in (objective.NETWORK, objective.CIRCLE, objective.TREE))
 results.figure(
-    figure_2_1(
-        regions,
-        toy2d.evaluate_on_grid(lambda p: toy2d.cw_loss(network(p), y0, kappa=math.inf)),
-        toy2d.evaluate_on_grid(lambda p: toy2d.hard_label_loss(network_labels(p), y0, kappa=math.inf)),
-        network_g,
-        profile,
-    ),
-    "figure_2_1",
-    caption=f"Figure 2.1: (a) decision regions of a 3-layer ReLU network (training accuracy {train_accuracy:.1%}) "
-    f"and the point x0 = {x0} (star, class {y0}); (b) the C&W loss on the logits L(Z(x)), continuous; "
-    "(c) the same loss on the hard label L(f(x)), a step function; (d) g(θ) for x0 over θ ∈ [0, 2π), "
-    "continuous.",
+    figure_2_1(toys.regions, *objective.loss_surfaces(toys), network.g), "figure_2_1",
+    caption=f"Figure 2.1: (a) decision regions of a 3-layer ReLU network (training accuracy {toys.train_accuracy:.1%}) "
+    f"and the point x0 = {network.x0} (star, class {network.y0}); (b) the C&W loss on the logits L(Z(x)), continuous; "
+    "(c) the same loss on the hard label L(f(x)), a step function; (d) g(θ) for x0 over θ ∈ [0, 2π), continuous.",
 )
 
 # %% [markdown]
@@ -108,10 +88,8 @@ results.figure(
 
 # %%
 shown_degrees = (30, 145, 260)  # on the grid of 720 angles (every 0.5°)
-shown_angles = tuple(math.radians(d) for d in shown_degrees)
 results.figure(
-    figure_2_2(regions, network_g, shown_angles, profile),
-    "figure_2_2",
+    figure_2_2(toys.regions, network.g, tuple(math.radians(d) for d in shown_degrees)), "figure_2_2",
     caption="Figure 2.2: g(θ) is the distance from x0 to the decision boundary along the direction θ, "
     f"shown for θ = {', '.join(f'{d}°' for d in shown_degrees)} on the network of Figure 2.1.",
 )
@@ -126,23 +104,14 @@ results.figure(
 # ray search.
 
 # %%
-circle_x0 = tree_x0 = (0.2, 0.1)
-circle_g = toy2d.objective_over_angles(toy2d.circle_classifier, circle_x0)
-exact = toy2d.circle_distance(torch.tensor(circle_x0), torch.from_numpy(circle_g.theta))
-circle_error = float((exact - torch.from_numpy(circle_g.g)).abs().max())
-x_tree, y_tree = toy2d.circle_dataset(seed=seed)
-tree = toy2d.gbdt_classifier(toy2d.train_gbdt_2d(x_tree, y_tree, seed=seed))
-tree_g = toy2d.objective_over_angles(tree, tree_x0)
 results.figure(
-    figure_2_3(
-        toy2d.evaluate_on_grid(toy2d.circle_classifier), toy2d.evaluate_on_grid(tree), circle_g, tree_g, profile
-    ),
+    figure_2_3(toy2d.evaluate_on_grid(circle.classify), toy2d.evaluate_on_grid(tree.classify), circle.g, tree.g),
     "figure_2_3",
     caption="Figure 2.3: decision regions of (a) the continuous classifier ‖x‖² ≥ 0.4 and (b) a LightGBM GBDT "
-    f"(30 trees of at most 8 leaves) trained on points labelled by (a); (c), (d) their g(θ) for x0 = {circle_x0}. "
-    f"The ray search matches the closed form of (c) to {circle_error:.1e}.",
+    f"(30 trees of at most 8 leaves) trained on points labelled by (a); (c), (d) their g(θ) for x0 = {circle.x0}. "
+    f"The ray search matches the closed form of (c) to {toys.circle_error:.1e}.",
 )
-results.glue("circle_error", circle_error)
+results.glue("circle_error", toys.circle_error)
 
 # %% [markdown]
 # How continuous is $g$? On a grid of angles, a continuous $g$ has jumps between neighbouring
@@ -150,42 +119,20 @@ results.glue("circle_error", circle_error)
 # the grid fourfold twice for the three classifiers.
 
 # %%
-counts = (180, 720, 2880)
-cases = {
-    "circle ‖x‖² ≥ 0.4": (toy2d.circle_classifier, circle_x0),
-    "3-layer network": (network_labels, x0),
-    "GBDT": (tree, tree_x0),
-}
-refined = {
-    name: [toy2d.objective_over_angles(classify, point, count=n, steps=400) for n in counts]
-    for name, (classify, point) in cases.items()
-}
-jumps = pd.DataFrame(
-    {name: [objective.largest_jump() for objective in series] for name, series in refined.items()},
-    index=pd.Index(counts, name="angles"),
-)
+refined = objective.continuity(toys)
 results.table(
-    jumps.round(4),
-    "g_continuity",
-    caption=f"Largest change of g between neighbouring angles, for {', '.join(map(str, counts))} angles in [0, 2π). "
-    "Computed here; the thesis shows the curves only (Figures 2.1d, 2.3c, 2.3d).",
+    refined.jumps.round(4), "g_continuity",
+    caption=f"Largest change of g between neighbouring angles, for {', '.join(map(str, refined.jumps.index))} angles "
+    "in [0, 2π). Computed here; the thesis shows the curves only (Figures 2.1d, 2.3c, 2.3d).",
 )
-shrink = jumps.iloc[0] / jumps.iloc[-1]
-for key, name in (("circle", "circle ‖x‖² ≥ 0.4"), ("network", "3-layer network"), ("tree", "GBDT")):
-    results.glue(f"shrink_{key}", float(shrink[name]))
-print("largest jump shrinks by", shrink.round(1).to_dict())
-
-# Zoom on the GBDT's largest jump: 1001 angles 1e-5 rad apart around it (the grid step is 2.2e-3).
-finest = refined["GBDT"][-1]
-steps_g = abs(finest.g - torch.from_numpy(finest.g).roll(-1).numpy())
-where = float(finest.theta[steps_g.argmax()])
-window = torch.linspace(where - 0.005, where + 0.005, 1001, dtype=torch.float64)
-zoomed = toy2d.g_along_rays(tree, torch.tensor(tree_x0), int(tree(torch.tensor([tree_x0]))[0]), window, steps=400)
-tree_jump = float(zoomed.diff().abs().max())
-results.glue("tree_jump", tree_jump)
-results.glue("tree_jump_angle", math.degrees(where))
-results.glue("tree_jump_share", tree_jump / float(zoomed.mean()))
-print(f"GBDT: largest jump near {math.degrees(where):.2f}°: {tree_jump:.4f} between angles 1e-5 rad apart")
+for key, name in (("circle", objective.CIRCLE), ("network", objective.NETWORK), ("tree", objective.TREE)):
+    results.glue(f"shrink_{key}", float(refined.shrink[name]))
+print("largest jump shrinks by", refined.shrink.round(1).to_dict())
+jump = refined.tree_jump  # the GBDT's largest jump, on 1001 angles 1e-5 rad apart (the grid step is 2.2e-3)
+results.glue("tree_jump", jump.size)
+results.glue("tree_jump_angle", math.degrees(jump.angle))
+results.glue("tree_jump_share", jump.share)
+print(f"GBDT: largest jump near {math.degrees(jump.angle):.2f}°: {jump.size:.4f} between angles 1e-5 rad apart")
 
 # %% [markdown]
 # With 16 times more angles, the largest jump shrinks {glue:text}`shrink_circle:.1f`-fold for the
@@ -208,29 +155,11 @@ print(f"GBDT: largest jump near {math.degrees(where):.2f}°: {tree_jump:.4f} bet
 # oracle that counts the queries, on the network of Figure 2.1, started from $v = 0.5$.
 
 # %%
-angles = torch.tensor(shown_angles, dtype=torch.float64)
-rows = len(angles)
-oracle = HardLabelOracle(
-    network, torch.tensor([x0]).repeat(rows, 1), torch.full((rows,), y0), budget=10_000, bounds=(-10.0, 10.0)
-)
 tolerance = 1e-4
-directions = toy2d.unit_vectors(angles).float()
-g_queries = local_search(oracle, torch.arange(rows), directions, torch.full((rows,), 0.5), tolerance)
-algorithm_2 = pd.DataFrame(
-    {
-        "θ": [f"{d}°" for d in shown_degrees],
-        "g, dense search": [network_g.at(a) for a in shown_angles],
-        "g, Algorithm 2": g_queries.tolist(),
-        "queries": oracle.queries.tolist(),
-    }
-)
-algorithm_2["difference"] = (algorithm_2["g, Algorithm 2"] - algorithm_2["g, dense search"]).abs()
 results.table(
-    algorithm_2.round(5),
-    "algorithm_2",
+    objective.algorithm_2_table(toys, shown_degrees, start=0.5, tolerance=tolerance).round(5), "algorithm_2",
     caption=f"g(θ) by Algorithm 2 from v = 0.5 (α = 0.01, tolerance ε = {tolerance:g}) against the dense ray "
-    "search, "
-    "with the label queries Algorithm 2 spent. Algorithm 2 returns the upper end of its final bracket, a "
+    "search, with the label queries Algorithm 2 spent. Algorithm 2 returns the upper end of its final bracket, a "
     "verified adversarial distance, so it may exceed the true g by up to ε.",
 )
 
@@ -248,9 +177,11 @@ results.table(
 # Sign-OPT needs only the *sign* of the directional derivative, and that sign costs one query. For
 # a new direction $\theta + \varepsilon u$, query the point at the *old* distance $g(\theta)$:
 #
-# $$ \operatorname{sign}\big(g(\theta + \varepsilon u) - g(\theta)\big) =
+# \begin{equation*}
+# \operatorname{sign}\big(g(\theta + \varepsilon u) - g(\theta)\big) =
 #    \begin{cases} +1, & f\big(x_0 + g(\theta) \frac{\theta + \varepsilon u}{\|\theta + \varepsilon u\|}\big) = y_0,\\
-#                  -1, & \text{otherwise.} \end{cases} \tag{2.17}$$
+#                  -1, & \text{otherwise.} \end{cases} \tag{2.17}
+# \end{equation*}
 #
 # If that point is already adversarial, the boundary along the new direction is closer: $u$ is a
 # descent direction.
@@ -258,20 +189,15 @@ results.table(
 # %%
 theta_shown, epsilon = math.radians(60), math.radians(15)  # on the grid of 720 angles
 perturbed = {"θ − 15°": theta_shown - epsilon, "θ + 15°": theta_shown + epsilon}
-signs = toy2d.single_query_sign(
-    network_labels, x0, y0, network_g.at(theta_shown), torch.tensor(list(perturbed.values()))
-)
+signs = objective.single_query_signs(toys, theta_shown, perturbed)
 results.figure(
-    figure_2_4(
-        regions, network_g, theta_shown, perturbed, {k: bool(s == 1) for k, s in zip(perturbed, signs)}, profile
-    ),
-    "figure_2_4",
+    figure_2_4(toys.regions, network.g, theta_shown, perturbed, {k: s == 1 for k, s in signs.items()}), "figure_2_4",
     caption=f"Figure 2.4: the single-query oracle at θ = 60° on the network of Figure 2.1. The dashed "
-    f"circle has radius g(θ) = {network_g.at(theta_shown):.3f}; each perturbed direction (15° away) is "
+    f"circle has radius g(θ) = {network.g.at(theta_shown):.3f}; each perturbed direction (15° away) is "
     "queried once, at that radius. A point outside the class-y0 region means the new direction has a smaller g.",
 )
-print({k: f"sign {int(s):+d}, true g change {network_g.at(a) - network_g.at(theta_shown):+.3f}"
-       for (k, a), s in zip(perturbed.items(), signs)})
+print({k: f"sign {signs[k]:+d}, true g change {network.g.at(a) - network.g.at(theta_shown):+.3f}"
+       for k, a in perturbed.items()})
 
 # %% [markdown]
 # Eq. (2.17) is exact when the class-$y_0$ region is *star-shaped* around $x_0$ (every ray leaves it
@@ -279,28 +205,16 @@ print({k: f"sign {int(s):+d}, true g change {network_g.at(a) - network_g.at(thet
 # classifiers: the share of pairs where the one query gives the true sign of the change of $g$.
 
 # %%
-objectives = {"circle ‖x‖² ≥ 0.4": circle_g, "3-layer network": network_g, "GBDT": tree_g}
-agreement = pd.DataFrame(
-    {
-        name: [toy2d.single_query_agreement(cases[name][0], objective, shift) for shift in (1, 5, 20)]
-        for name, objective in objectives.items()
-    },
-    index=pd.Index(["0.5°", "2.5°", "10°"], name="angle between θ and θ + εu"),
-)
+agreement = objective.agreement_table(toys, shifts=(1, 5, 20))
 results.table(
-    agreement.round(4),
-    "single_query_agreement",
+    agreement.round(4), "single_query_agreement",
     caption="Share of angle pairs where the single query (2.17) gives the true sign(g(θ + εu) − g(θ)) "
     "(pairs where g does not change are left out). Computed here; the thesis states (2.17) without a check.",
 )
-smooth_cases = agreement[["circle ‖x‖² ≥ 0.4", "3-layer network"]]
-results.glue(
-    "smooth_agreement",
-    "always right"
-    if bool((smooth_cases == 1).all().all())
-    else f"right in at least {smooth_cases.min().min():.1%} of pairs",
-)
-results.glue("tree_agreement", f"{agreement['GBDT'].min():.1%}")
+smooth = agreement[[objective.CIRCLE, objective.NETWORK]]
+results.glue("smooth_agreement", "always right" if bool((smooth == 1).all().all())
+             else f"right in at least {smooth.min().min():.1%} of pairs")
+results.glue("tree_agreement", f"{agreement[objective.TREE].min():.1%}")
 
 # %% [markdown]
 # The sign is {glue:text}`smooth_agreement` for the circle and the network, whose regions are

@@ -71,27 +71,18 @@ seed = 0
 results_dir = "results"
 
 # %%
-import pandas as pd
-import torch
-from advrobust.profiles.whitebox import whitebox
-from advrobust.attacks import create_attack
-from advrobust.experiments.attack_runs import distortion_table, query_grid, run_attacks
-from advrobust.blackbox.nes import NES
-from advrobust.blackbox.zoo import ZOO
 from advrobust.data import load_dataset
-from advrobust.robustness.accuracy import clean_accuracy, correctly_classified, predict
-from advrobust.plotting.common import image_grid, query_curves_figure, use_book_style
+from advrobust.experiments import ch2_soft_label as soft
+from advrobust.experiments.attack_runs import victim
+from advrobust.experiments.setup import setup_chapter
+from advrobust.plotting.curves import query_curves_figure
+from advrobust.plotting.images import image_grid
 from advrobust.profiles.score_based import score_based
-from advrobust.report import Results
-from advrobust.runtime import resolve_device, seed_everything
-from advrobust.training import trained_model
+from advrobust.profiles.whitebox import whitebox
 
+chapter = setup_chapter(profile, device, seed, results_dir)
+results = chapter.results
 settings = score_based(profile)
-whitebox_settings = whitebox(profile)
-dev = resolve_device(device)
-seed_everything(seed)
-use_book_style()
-results = Results(results_dir, profile)
 
 # %% [markdown]
 # ## The victim and the attacked images
@@ -100,13 +91,9 @@ results = Results(results_dir, profile)
 # cache). As in the thesis, only correctly classified test images are attacked.
 
 # %%
-model = trained_model(settings.train, device=dev)
-test = load_dataset("mnist", "test", device=dev).subset(settings.n_test, seed=seed)
-pool = correctly_classified(model, test.x, test.y)
-chosen = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed))[: settings.n_examples]]
-x, y = test.x[chosen], test.y[chosen]
-print(f"MNIST test accuracy {clean_accuracy(model, test.x, test.y):.2%} on {len(test)} images; "
-      f"attacking {len(y)} correctly classified ones.")
+test = load_dataset("mnist", "test", device=chapter.device)
+mnist = victim(settings.train, test, settings.n_test, settings.n_examples, chapter.device, chapter.seed)
+print(mnist.describe("MNIST"))
 
 # %% [markdown]
 # ## Running the attacks
@@ -122,14 +109,7 @@ print(f"MNIST test accuracy {clean_accuracy(model, test.x, test.y):.2%} on {len(
 results.glue("sl_zoo_budget", f"{settings.zoo_budget:,}")
 results.glue("sl_nes_budget", f"{settings.nes_budget:,}")
 results.glue("sl_nes_eps", settings.nes_eps)
-black_box = run_attacks(
-    model,
-    {"ZOO (L2)": (ZOO.name, settings.zoo_kwargs()), "NES (L∞)": (NES.name, settings.nes_kwargs())},
-    x, y, model_key=settings.train.key(),
-)
-zoo, nes = black_box["ZOO (L2)"], black_box["NES (L∞)"]
-cw = create_attack("cw_l2", model, **whitebox_settings.cw_kwargs()).run(x, y)
-pgd = create_attack("pgd", model, **whitebox_settings.pgd_kwargs(settings.nes_eps)).run(x, y)
+runs = soft.run_soft_label(settings, whitebox(profile), mnist)
 
 # %% [markdown]
 # ## Success, distortion and queries
@@ -141,35 +121,10 @@ pgd = create_attack("pgd", model, **whitebox_settings.pgd_kwargs(settings.nes_ep
 # adversarial query of each image came.
 
 # %%
-def first_success(result) -> float:
-    """Median query number of each example's first adversarial query (from the trace)."""
-    trace = result.trace
-    first = torch.full((trace.n,), float("inf"), dtype=torch.float64)
-    first.scatter_reduce_(0, trace.example, trace.query.double(), reduce="amin")
-    return float(first[first < float("inf")].median()) if bool((first < float("inf")).any()) else float("nan")
-
-
-def row(label: str, access: str, norm: str, result, first: float) -> dict:
-    distances = (result.l2 if norm == "L2" else result.linf)[result.broken].double()
-    return {
-        "attack": label, "access": access, "norm": norm, "success rate": result.success_rate,
-        "mean distortion": float(distances.mean()) if distances.numel() else float("nan"),
-        "median distortion": float(distances.quantile(0.5)) if distances.numel() else float("nan"),
-        "mean queries used": float(result.queries.double().mean()),
-        "median queries to first success": first,
-    }
-
-
-summary = pd.DataFrame([
-    row("ZOO", "probabilities", "L2", zoo, first_success(zoo)),
-    row("C&W", "gradients (white-box)", "L2", cw, float("nan")),
-    row(f"NES (ε = {settings.nes_eps})", "probabilities", "L∞", nes, first_success(nes)),
-    row(f"PGD (ε = {settings.nes_eps})", "gradients (white-box)", "L∞", pgd, float("nan")),
-]).set_index("attack")
 results.table(
-    summary.round(3),
+    soft.summary_table(runs, settings.nes_eps).round(3),
     "soft_label_summary",
-    caption=(f"ZOO and NES against the MNIST CNN on {len(y)} correctly classified test images, beside the "
+    caption=(f"ZOO and NES against the MNIST CNN on {len(mnist.y)} correctly classified test images, beside the "
              "white-box C&W L2 and PGD attacks on the same images (queries = gradient steps for these). "
              "The thesis reports no experiment for §2.3, so there is no thesis column."),
 )
@@ -182,23 +137,9 @@ results.table(
 # white-box attacks on the same images.
 
 # %%
-zoo_grid, nes_grid = query_grid(settings.zoo_budget), query_grid(settings.nes_budget)
-zoo_curves = distortion_table({"ZOO": zoo}, zoo_grid, threshold=1.5)
-nes_curves = distortion_table({"NES": nes}, nes_grid, threshold=settings.nes_eps)
-success_panels = {
-    "ZOO (L2)": pd.concat([
-        zoo_curves.assign(attack="ZOO: any adversarial", share=zoo_curves.found),
-        zoo_curves.assign(attack="ZOO: L2 ≤ 1.5", share=zoo_curves.success_rate),
-    ]),
-    f"NES (L∞, ε = {settings.nes_eps})": nes_curves.assign(attack="NES", share=nes_curves.found),
-}
-cw_within = float((cw.broken & (cw.l2 <= 1.5)).double().mean())
+panels, references = soft.success_panels(settings, runs)
 results.figure(
-    query_curves_figure(
-        success_panels, "share", profile, "success rate",
-        references={"ZOO (L2)": {"C&W: L2 ≤ 1.5": cw_within},
-                    f"NES (L∞, ε = {settings.nes_eps})": {f"PGD, ε = {settings.nes_eps}": pgd.success_rate}},
-    ),
+    query_curves_figure(panels, "share", "success rate", references=references),
     "soft_label_success_vs_queries",
     caption=("Success rate against queries: for ZOO, the share of images with any adversarial query and "
              "with one of L2 ≤ 1.5 (Table 2.2's MNIST threshold); for NES, with an adversarial query inside "
@@ -206,10 +147,8 @@ results.figure(
              "has no figure for §2.3."),
 )
 results.figure(
-    query_curves_figure(
-        {"ZOO (L2)": zoo_curves.assign(attack="ZOO")}, "median_l2", profile, "median L2 distortion",
-        references={"ZOO (L2)": {"C&W median": cw.median_l2}},
-    ),
+    query_curves_figure({"ZOO (L2)": soft.zoo_curve(settings, runs)}, "median_l2", "median L2 distortion",
+                        references={"ZOO (L2)": {"C&W median": runs.cw.median_l2}}),
     "zoo_median_l2_vs_queries",
     caption=("ZOO's median L2 distortion against queries (an image with no adversarial query yet counts "
              "as infinite, so the curve starts once half of the images have one). Dotted line: the white-box "
@@ -226,12 +165,10 @@ results.figure(
 # moves many pixels by up to $\varepsilon$.
 
 # %%
-shown = min(4, len(y))
-rows = {"original": x[:shown], "ZOO": zoo.x_adv[:shown], "C&W (white-box)": cw.x_adv[:shown], "NES": nes.x_adv[:shown]}
-stacked = torch.cat(list(rows.values()))
-titles = [f"pred {p}" for p in predict(model, stacked).tolist()]
+shown = min(4, len(mnist.y))
+images, titles, row_labels = soft.example_rows(mnist.model, mnist.x, runs, shown)
 results.figure(
-    image_grid(stacked.cpu(), titles, profile, columns=shown, row_labels=list(rows)),
+    image_grid(images, titles, columns=shown, row_labels=row_labels),
     "soft_label_examples",
     caption="Adversarial examples of ZOO, the white-box C&W attack and NES on the same digits, with the "
             "model's prediction. The thesis shows no examples for §2.3.",
@@ -243,18 +180,17 @@ results.figure(
 # The numbers below are glued from this run (on the images of this page).
 
 # %%
-results.glue("sl_n", len(y))
-results.glue("sl_zoo_success", zoo.success_rate)
-results.glue("sl_zoo_median", zoo.median_l2)
-results.glue("sl_cw_median", cw.median_l2)
-results.glue("sl_cw_steps", f"{float(cw.queries.double().mean()):,.0f}")
-results.glue("sl_zoo_first", f"{first_success(zoo):,.0f}")
-results.glue("sl_nes_success", nes.success_rate)
-results.glue("sl_nes_first", f"{first_success(nes):,.0f}")
-results.glue("sl_pgd_success", pgd.success_rate)
+results.glue("sl_n", len(mnist.y))
+results.glue("sl_zoo_success", runs.zoo.success_rate)
+results.glue("sl_zoo_median", runs.zoo.median_l2)
+results.glue("sl_cw_median", runs.cw.median_l2)
+results.glue("sl_cw_steps", f"{float(runs.cw.queries.double().mean()):,.0f}")
+results.glue("sl_zoo_first", f"{soft.median_first_success(runs.zoo):,.0f}")
+results.glue("sl_nes_success", runs.nes.success_rate)
+results.glue("sl_nes_first", f"{soft.median_first_success(runs.nes):,.0f}")
+results.glue("sl_pgd_success", runs.pgd.success_rate)
 results.glue("sl_zoo_lr", settings.zoo_lr)
-iterations = settings.zoo_budget / (2 * settings.zoo_coords + 1)
-results.glue("sl_zoo_updates", f"{iterations * settings.zoo_coords / x[0].numel():.0f}")
+results.glue("sl_zoo_updates", f"{soft.zoo_updates_per_pixel(settings, mnist.x[0].numel()):.0f}")
 
 # %% [markdown]
 # **ZOO against C&W.** ZOO breaks {glue:text}`sl_zoo_success:.0%` of the {glue:text}`sl_n` images,

@@ -1,6 +1,10 @@
 """Reading Table 2.2's metrics off query traces, the resumable attack runner, targeted starts."""
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -9,11 +13,14 @@ from advrobust.attacks.result import AttackResult
 from advrobust.attacks import AttackSpec
 from advrobust.blackbox import BlackBoxResult, QueryTrace, SignOPT
 from advrobust.experiments.attack_runs import (
+    _cache_path,
     distortion_table,
     random_targets,
     run_attacks,
     target_class_starts,
 )
+from advrobust.profiles.hard_label import hard_label
+from advrobust.profiles.score_based import score_based
 from test_blackbox_oracle import CountingModel
 from test_direction_search import linear_problem
 
@@ -71,3 +78,52 @@ def test_cached_runs_live_in_the_blackbox_folder_of_the_cache(tmp_path) -> None:
     y = model(x).argmax(dim=1)
     run_attacks(model, {"s": AttackSpec(SignOPT, budget=50)}, x, y, model_key="k", cache_dir=tmp_path)
     assert [p.parent.name for p in tmp_path.rglob("*.pt")] == ["blackbox"]
+
+
+def _old_cache_name(name: str, settings: dict, model_key: str, tensors: list) -> str:
+    """The cache file name of the runs made before the profiles returned AttackSpec objects (json with default=str)."""
+    digest = hashlib.sha256(json.dumps([name, settings, model_key], sort_keys=True, default=str).encode())
+    for tensor in tensors:
+        digest.update(b"none" if tensor is None else tensor.numpy().tobytes())
+    return f"{name}-{digest.hexdigest()[:16]}.pt"
+
+
+def test_the_profiles_specs_keep_the_settings_and_so_the_cache_files_of_earlier_runs(tmp_path) -> None:
+    mnist = hard_label("smoke", "mnist")
+    x, y = torch.zeros(2, 1, 28, 28), torch.tensor([3, 5])
+    old = {  # label -> (registry name, settings) as the profiles wrote them before
+        "Sign-OPT attack": ("sign_opt", {"budget": 600, "seed": 0}),
+        "OPT attack": ("opt", {"budget": 600, "seed": 0}),
+        "Boundary attack": ("boundary", {"budget": 600, "seed": 0}),
+        "Guessing Smart": ("guessing_smart", {"budget": 600, "seed": 0}),
+    }
+    specs = mnist.untargeted_specs()
+    assert list(specs) == list(old)
+    for label, spec in specs.items():
+        name, settings = old[label]
+        path = _cache_path(spec.name, spec.settings, "key", (x, y, None, None), tmp_path)
+        assert path.name == _old_cache_name(name, settings, "key", [x, y, None, None])
+    assert {k: dict(v.settings) for k, v in mnist.q_specs().items()} == {
+        "Q=20": {"budget": 400, "seed": 0, "q": 20}, "Q=200": {"budget": 400, "seed": 0}}
+    without = mnist.zo_specs()["ZO-SignSGD without SQO"]
+    assert dict(without.settings) == {"budget": 400, "seed": 0, "single_query": False}
+    assert [spec.name for spec in mnist.targeted_specs().values()] == ["sign_opt", "opt", "boundary", "svm_opt"]
+    soft = score_based("smoke")
+    assert (soft.zoo.name, dict(soft.zoo.settings)) == ("zoo", {
+        "budget": 1500, "coords": 128, "lr": 0.1, "initial_const": 1.0, "binary_search_steps": 1, "steps": 3000,
+        "seed": 0})
+    assert (soft.nes.name, dict(soft.nes.settings)) == ("nes", {
+        "budget": 1000, "eps": 0.3, "lr": 0.05, "samples": 20, "sigma": 1e-3, "seed": 0})
+
+
+def test_tensor_settings_enter_the_cache_key_with_their_exact_values(tmp_path) -> None:
+    x = torch.zeros(1, 3)
+    lower = torch.tensor([0.0, -1.0, 2.0])
+    upper = torch.tensor([1.0, 1.0, 3.0])
+
+    def path(bounds: tuple) -> Path:
+        return _cache_path("opt", {"budget": 10, "bounds": bounds}, "key", (x, None), tmp_path)
+
+    assert path((lower, upper)) == path((lower.clone(), upper.clone()))
+    assert path((lower, upper)) != path((lower, upper + 1e-6))  # below str(tensor)'s four decimals
+    assert path((0.0, 1.0)) != path((lower, upper))

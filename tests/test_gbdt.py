@@ -7,16 +7,21 @@ from pathlib import Path
 
 import lightgbm
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from _data_fixtures import digest, trust
 from advrobust import registry
+from advrobust.blackbox.opt import OPTAttack
 from advrobust.blackbox.oracle import HardLabelOracle
+from advrobust.data.tensors import TensorData
+from advrobust.experiments import ch2_gbdt
 from advrobust.data import higgs, load_dataset
 from advrobust.errors import ConfigError, DataError
 from advrobust.models.gbdt import GBDTScores, roc_auc
 from advrobust.training import gbdt
 from advrobust.training.gbdt import GBDTConfig, train_gbdt
+from advrobust.profiles.gbdt import GBDTExperiment
 from advrobust.profiles.gbdt import gbdt as gbdt_settings
 from advrobust.tables import thesis_table
 
@@ -52,7 +57,7 @@ def _sample(root: Path, monkeypatch: pytest.MonkeyPatch, n_train: int = 40, n_te
 def test_higgs_sample_layout_parses_label_then_features(monkeypatch, tmp_path, split):
     rows = _sample(tmp_path, monkeypatch)[split]
     data = load_dataset("higgs", split, root=tmp_path, download=False)
-    assert data.x.shape == (len(rows), 1, 1, FEATURES) and data.x.dtype == torch.float32
+    assert data.x.shape == (len(rows), FEATURES) and data.x.dtype == torch.float32
     assert data.y.dtype == torch.int64 and data.y.tolist() == rows[:, 0].astype(int).tolist()
     assert torch.equal(data.x.flatten(1), torch.from_numpy(rows[:, 1:].astype(np.float32)))
     assert data.name == f"higgs_lightgbm_sample-{split}" and data.classes == ("background", "signal")
@@ -235,7 +240,10 @@ def test_paper_profile_follows_section_2505_and_table_2_1():
         assert experiment.model.train_subset is None and experiment.n_attack == 100
         assert list(experiment.read_at) == table[table.dataset == experiment.dataset]["queries"].tolist()
         assert experiment.budget == max(experiment.read_at)
-    assert settings.opt_kwargs() == {"q": 20, "beta": 0.005, "alpha": 0.2, "initial_directions": 100}
+    spec = settings.opt(settings.mnist, (0.0, 1.0), seed=0)
+    assert spec.attack is OPTAttack and dict(spec.settings) == {
+        "budget": 32_230, "bounds": (0.0, 1.0), "seed": 0, "q": 20, "beta": 0.005, "alpha": 0.2,
+        "initial_directions": 100}
 
 
 def test_attack_bounds_are_the_unit_box_or_the_observed_feature_range():
@@ -244,3 +252,51 @@ def test_attack_bounds_are_the_unit_box_or_the_observed_feature_range():
     assert settings.mnist.attack_bounds(train, attacked) == (0.0, 1.0)
     lower, upper = settings.higgs.attack_bounds(train, attacked)
     assert lower.tolist() == [0.0, -1.0] and upper.tolist() == [3.0, 1.0]
+
+
+# --- the experiment of Table 2.1 --------------------------------------------------------------------
+
+class CountingScores(GBDTScores):
+    """GBDT scores that count the rows they are asked about."""
+
+    rows = 0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        self.rows += x.shape[0]
+        return super().__call__(x)
+
+
+def _victim(scores: GBDTScores, x: torch.Tensor) -> ch2_gbdt.GBDTVictim:
+    y = scores(x).argmax(dim=1)
+    data = TensorData(x=x, y=y, classes=("0", "1", "2"), name="toy-test")
+    experiment = GBDTExperiment("MNIST", GBDTConfig("mnist", 15, 8), n_attack=3, read_at=(100, 200), bounds="data")
+    return ch2_gbdt.GBDTVictim(experiment, scores, data, data, scores(x))
+
+
+def test_table_2_1_runs_are_cached_under_the_gbdt_config_and_a_second_run_does_not_query(monkeypatch, tmp_path):
+    monkeypatch.setenv("ADVROBUST_CACHE", str(tmp_path))
+    booster, x = _booster(3)
+    settings = gbdt_settings("smoke")
+    first = ch2_gbdt.attack_victims(settings, {"MNIST": _victim(GBDTScores(booster, num_threads=1), x)}, seed=0)
+    run = first["MNIST"]
+    assert torch.equal(run.x, x[:3]) and (run.result.queries <= 200).all() and bool(run.result.success.all())
+    assert len(list((tmp_path / "blackbox").glob("opt-*.pt"))) == 1
+    counting = CountingScores(booster, num_threads=1)
+    victim = _victim(counting, x)
+    counting.rows = 0  # the victim's own scores of the test set are not the attack's
+    again = ch2_gbdt.attack_victims(settings, {"MNIST": victim}, seed=0)["MNIST"]
+    assert counting.rows == len(x), "only choosing the examples may query; the attack is read from the cache"
+    assert torch.equal(again.result.x_adv, run.result.x_adv) and torch.equal(again.result.queries, run.result.queries)
+    ch2_gbdt.attack_victims(settings, {"MNIST": _victim(GBDTScores(booster, num_threads=1), x)}, seed=1)
+    assert len(list((tmp_path / "blackbox").glob("opt-*.pt"))) == 2  # another seed: another run
+
+
+def test_table_2_1_claim_reads_the_average_along_the_read_points():
+    table = pd.DataFrame({"dataset": ["HIGGS"] * 3 + ["MNIST"] * 3, "queries": [500, 200, 1000] * 2,
+                          "avg_l2": [0.2, 0.4, 0.1, 0.5, 0.5, 0.25], "found": [1.0, 1.0, 1.0, 1.0, 0.5, 1.0]})
+    claims = ch2_gbdt.l2_falls(table).set_index("dataset")
+    assert claims.loc["HIGGS", "average L2 at the read points"] == "0.4000 → 0.2000 → 0.1000"
+    assert claims.loc["HIGGS", "falls at every step"] and not claims.loc["MNIST", "falls at every step"]
+    assert claims.loc["HIGGS", "relative fall, first to last"] == pytest.approx(0.75)
+    assert not ch2_gbdt.found_from_first_read(table)  # MNIST's first read point (200) found half
+    assert ch2_gbdt.found_from_first_read(table.assign(found=1.0))

@@ -109,3 +109,19 @@ def test_grid_and_nearest_angle_helpers():
     objective = toy2d.Objective1D((0.0, 0.0), np.array([0.0, math.pi / 2, math.pi]), np.array([1.0, 2.0, 3.0]))
     assert objective.at(2 * math.pi - 0.1) == 1.0 and objective.at(1.5) == 2.0
     assert objective.largest_jump() == 2.0  # from θ = π back to θ = 0
+
+
+def test_zoom_keeps_a_true_jump_and_shrinks_a_continuous_one():
+    def shadowed(x: torch.Tensor) -> torch.Tensor:
+        """Class 1 on the square [0.3, 0.4] × [-0.1, 0.1] and outside the unit circle."""
+        square = (x[:, 0] >= 0.3) & (x[:, 0] <= 0.4) & (x[:, 1].abs() <= 0.1)
+        return (square | (x.norm(dim=1) >= 1.0)).long()
+
+    objective = toy2d.objective_over_angles(shadowed, (0.0, 0.0), count=720)
+    jump = toy2d.zoom_on_largest_jump(shadowed, objective)
+    corner = math.atan2(0.1, 0.3)  # past the square's corner a ray first meets the unit circle
+    assert abs(jump.angle - corner) < 0.01
+    assert jump.size == pytest.approx(1 - 0.3 / math.cos(corner), abs=1e-3)
+    circle = toy2d.objective_over_angles(toy2d.circle_classifier, (0.2, 0.1), count=720)
+    smooth = toy2d.zoom_on_largest_jump(toy2d.circle_classifier, circle)
+    assert smooth.size < 1e-4 and smooth.share < 1e-3  # 1e-5 rad apart, |dg/dθ| ≤ 0.4

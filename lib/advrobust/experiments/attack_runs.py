@@ -15,21 +15,57 @@ import hashlib
 import json
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from tqdm import tqdm
 
 from ..attacks.spec import AttackSpec
 from ..blackbox.base import BlackBoxAttack, BlackBoxResult
 from ..blackbox.oracle import QueryTrace
+from ..data import TensorData
 from ..errors import require
+from ..robustness.accuracy import choose_correct, clean_accuracy
 from ..runtime import cache_root
+from ..training import TrainConfig, trained_model
 from ..training.checkpoint import load_checkpoint, save_atomic
+
+
+@dataclass(frozen=True)
+class Victim:
+    """A trained network and the correctly classified test images every attack of a page shares."""
+
+    model: nn.Module  # the classifier, in eval mode
+    model_key: str  # names its weights in the attack cache (its TrainConfig key)
+    x: Tensor  # (n, ...) the attacked images
+    y: Tensor  # (n,) their labels, all predicted correctly
+    clean_accuracy: float  # the model's accuracy on the test images the attacked ones are drawn from
+    n_test: int  # how many test images those are
+
+    def describe(self, dataset: str) -> str:
+        """One line for the page, e.g. "MNIST test accuracy 98.90% on 10000 images; attacking 30 ..."."""
+        return (f"{dataset} test accuracy {self.clean_accuracy:.2%} on {self.n_test} images; "
+                f"attacking {len(self.y)} correctly classified ones.")
+
+
+def victim(
+    train: TrainConfig, test: TensorData, n_test: int | None, n: int, device: torch.device | str, seed: int
+) -> Victim:
+    """The network trained by ``train`` (from the checkpoint cache) and ``n`` correctly classified
+    images drawn by ``seed`` from ``n_test`` test images of ``test`` (a seeded subset; None: all).
+
+    The thesis attacks only correctly classified examples (§2.5).
+    """
+    model = trained_model(train, device=device)
+    test = test.subset(n_test, seed=seed)
+    chosen = choose_correct(model, test.x, test.y, n, seed=seed)
+    return Victim(model, train.key(), test.x[chosen], test.y[chosen], clean_accuracy(model, test.x, test.y),
+                  len(test))
 
 
 def run_attacks(
@@ -48,7 +84,8 @@ def run_attacks(
     from the cache.
 
     ``model_key`` must identify the model's weights (e.g. its ``TrainConfig.key()``): it is part of
-    the cache key with the attack's registry name and settings and a hash of the inputs.
+    the cache key with the attack's registry name and settings and a hash of the inputs. Tensors
+    among the settings (e.g. per-feature ``bounds``) enter the key with their exact values.
     """
     progress = sys.stderr.isatty() if progress is None else progress
     results = {}
@@ -117,10 +154,16 @@ def _cache_path(
     name: str, settings: Mapping[str, Any], model_key: str, tensors: Sequence[Tensor | None],
     cache_dir: Path | str | None,
 ) -> Path:
-    digest = hashlib.sha256(json.dumps([name, dict(settings), model_key], sort_keys=True, default=str).encode())
+    text = json.dumps([name, dict(settings), model_key], sort_keys=True, default=_exact)
+    digest = hashlib.sha256(text.encode())
     for tensor in tensors:
         digest.update(b"none" if tensor is None else tensor.detach().cpu().contiguous().numpy().tobytes())
     return cache_root(cache_dir) / "blackbox" / f"{name}-{digest.hexdigest()[:16]}.pt"
+
+
+def _exact(value: Any) -> Any:
+    """JSON for a setting that is not a number or string: a tensor's exact values, else ``str``."""
+    return value.tolist() if isinstance(value, Tensor) else str(value)
 
 
 def _state(result: BlackBoxResult) -> dict[str, Any]:

@@ -5,6 +5,7 @@ dense ray search); nothing is drawn by hand.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -74,13 +75,12 @@ def figure_2_2(regions: Grid2D, objective: Objective1D, angles: tuple[float, ...
     """Figure 2.2: x0, the boundary, and for each of ``angles`` the ray and its distance g(θ)."""
     fig, ax = plt.subplots(figsize=(4.6, 4.4))
     decision_regions(ax, regions, "g(θ): distance to the boundary along θ")
-    x0 = np.asarray(objective.x0)
+    x0 = objective.x0
     ax.plot(*x0, "k*", markersize=11)
     ax.annotate("x0", x0, textcoords="offset points", xytext=(-16, -14))
     for k, angle in enumerate(angles):
         g = objective.at(angle)
-        direction = np.array([np.cos(angle), np.sin(angle)])
-        end = x0 + g * direction
+        end = _along(x0, g, angle)
         ax.annotate("", end, x0, arrowprops={"arrowstyle": "->", "color": f"C{k}", "lw": 1.6})
         ax.plot(*end, "o", color=f"C{k}", markersize=5)
         ax.annotate(f"g(θ{k + 1}) = {g:.2f}", end, textcoords="offset points", xytext=(6, 4), color=f"C{k}",
@@ -100,23 +100,28 @@ def figure_2_4(
     """
     fig, ax = plt.subplots(figsize=(4.6, 4.4))
     decision_regions(ax, regions, "single-query oracle: sign(g(θ+εu) − g(θ))")
-    x0 = np.asarray(objective.x0)
+    x0 = objective.x0
     g = objective.at(angle)
     circle = plt.Circle(x0, g, fill=False, linestyle="--", color="0.3")
     ax.add_patch(circle)
     ax.plot(*x0, "k*", markersize=11)
     ax.annotate("x0 (class y0)", x0, textcoords="offset points", xytext=(-20, -14), fontsize=8)
-    end = x0 + g * np.array([np.cos(angle), np.sin(angle)])
+    end = _along(x0, g, angle)
     ax.annotate("", end, x0, arrowprops={"arrowstyle": "->", "color": "k", "lw": 1.6})
     ax.annotate("θ", end, textcoords="offset points", xytext=(4, 4))
     for k, (label, theta) in enumerate(perturbed.items()):
-        point = x0 + g * np.array([np.cos(theta), np.sin(theta)])
+        point = _along(x0, g, theta)
         sign = "+1: still y0, g grows" if inside[label] else "−1: adversarial, g falls"
         ax.plot([x0[0], point[0]], [x0[1], point[1]], "--", color=f"C{k + 1}", linewidth=1.2)
         ax.plot(*point, "o", color=f"C{k + 1}", markersize=7, label=f"{label}: {sign}")
     ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     return fig
+
+
+def _along(x0: tuple[float, float], distance: float, angle: float) -> tuple[float, float]:
+    """The point at ``distance`` from ``x0`` in the direction of ``angle`` (radians)."""
+    return x0[0] + distance * math.cos(angle), x0[1] + distance * math.sin(angle)
 
 
 def _square(ax: Axes, title: str) -> None:

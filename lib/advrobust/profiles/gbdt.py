@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor
 
+from ..attacks.spec import AttackSpec
+from ..blackbox.opt import OPTAttack
+from ..blackbox.oracle import Bounds
 from ..errors import require
 from ..training.gbdt import GBDTConfig
 from ..tables import thesis_table
@@ -33,7 +35,7 @@ class GBDTExperiment:
         """Queries per example: the largest read point."""
         return max(self.read_at)
 
-    def attack_bounds(self, train: Tensor, attacked: Tensor) -> tuple[float, float] | tuple[Tensor, Tensor]:
+    def attack_bounds(self, train: Tensor, attacked: Tensor) -> Bounds:
         """The input box of the attack: [0, 1], or per feature the range of the training inputs
         ``train`` (N, ...), widened to hold the ``attacked`` inputs (an oracle's x0 must be inside)."""
         if self.bounds == "unit":
@@ -48,20 +50,23 @@ class GBDTSettings:
 
     higgs: GBDTExperiment
     mnist: GBDTExperiment
-    opt_q: int  # random directions per gradient estimate (§2.4.2: q = 20)
-    opt_beta: float  # smoothing β (§2.4.2: 0.005)
-    opt_alpha: float  # initial line-search step (official code: 0.2)
-    opt_initial_directions: int  # t, candidate starting directions (§2.4.2: t = 100)
-    num_threads: int  # CPU threads of LightGBM and of the attack's tensor code (0: all cores)
+    num_threads: int  # CPU threads of LightGBM's training and predictions (0: all cores)
+    opt_q: int = 20  # random directions per gradient estimate (§2.4.2: q = 20)
+    opt_beta: float = 0.005  # smoothing β (§2.4.2: 0.005)
+    opt_alpha: float = 0.2  # initial line-search step (official code: 0.2)
+    opt_initial_directions: int = 100  # t, candidate starting directions (§2.4.2: t = 100)
 
     def experiments(self) -> tuple[GBDTExperiment, ...]:
         """The experiments in Table 2.1's column order (HIGGS, MNIST)."""
         return (self.higgs, self.mnist)
 
-    def opt_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of the OPT-attack besides model, budget, bounds and seed."""
-        return {"q": self.opt_q, "beta": self.opt_beta, "alpha": self.opt_alpha,
-                "initial_directions": self.opt_initial_directions}
+    def opt(self, experiment: GBDTExperiment, bounds: Bounds, seed: int) -> AttackSpec[OPTAttack]:
+        """The untargeted L2 OPT-attack (Algorithm 3) of ``experiment``: at most its ``budget``
+        queries per example, inside ``bounds`` (:meth:`GBDTExperiment.attack_bounds`), seeded."""
+        return AttackSpec(
+            OPTAttack, budget=experiment.budget, bounds=bounds, seed=seed, q=self.opt_q, beta=self.opt_beta,
+            alpha=self.opt_alpha, initial_directions=self.opt_initial_directions,
+        )
 
 
 def table_2_1_queries(dataset: str) -> tuple[int, ...]:
@@ -72,7 +77,6 @@ def table_2_1_queries(dataset: str) -> tuple[int, ...]:
 
 _HIGGS_PAPER = GBDTConfig("higgs", num_trees=255, num_leaves=500)
 _MNIST_PAPER = GBDTConfig("mnist", num_trees=100, num_leaves=100)
-_THESIS_OPT = {"opt_q": 20, "opt_beta": 0.005, "opt_alpha": 0.2, "opt_initial_directions": 100}
 
 _GBDT = {
     "smoke": GBDTSettings(
@@ -80,7 +84,7 @@ _GBDT = {
                              n_attack=3, read_at=(200, 500, 1000), bounds="data"),
         mnist=GBDTExperiment("MNIST", GBDTConfig("mnist", num_trees=5, num_leaves=16, train_subset=1000),
                              n_attack=3, read_at=(200, 500, 1000), bounds="unit"),
-        opt_q=10, opt_beta=0.005, opt_alpha=0.2, opt_initial_directions=20, num_threads=1,
+        num_threads=1, opt_q=10, opt_initial_directions=20,
     ),
     # The thesis's HIGGS model on the data at hand, and its MNIST model on 5,000 training images
     # (LightGBM: ~10 s on one core; all 60,000 take minutes). Table 2.1's budgets, except MNIST's
@@ -92,14 +96,14 @@ _GBDT = {
                              read_at=table_2_1_queries("HIGGS"), bounds="data"),
         mnist=GBDTExperiment("MNIST", GBDTConfig("mnist", num_trees=100, num_leaves=100, train_subset=5000),
                              n_attack=10, read_at=table_2_1_queries("MNIST")[:2], bounds="unit"),
-        **_THESIS_OPT, num_threads=1,
+        num_threads=1,
     ),
     "paper": GBDTSettings(
         higgs=GBDTExperiment("HIGGS", _HIGGS_PAPER, n_attack=100,
                              read_at=table_2_1_queries("HIGGS"), bounds="data"),
         mnist=GBDTExperiment("MNIST", _MNIST_PAPER, n_attack=100,
                              read_at=table_2_1_queries("MNIST"), bounds="unit"),
-        **_THESIS_OPT, num_threads=0,
+        num_threads=0,
     ),
 }
 

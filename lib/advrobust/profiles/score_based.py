@@ -11,8 +11,10 @@ than ZOO needs at its own learning rate, so its step is raised to 0.1 (see the c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from ..attacks.spec import AttackSpec
+from ..blackbox.nes import NES
+from ..blackbox.zoo import ZOO
 from ..training import TrainConfig
 from .base import check_profile
 from .whitebox import whitebox
@@ -36,30 +38,26 @@ class ScoreBasedSettings:
     nes_lr: float  # sign-step size (official: 0.01)
     nes_samples: int  # antithetic pairs per estimate
     nes_sigma: float = 1e-3  # search variance (official: 1e-3)
-    seed: int = 0
+    l2_threshold: float = 1.5  # ZOO's success threshold in L2 (Table 2.2's on MNIST)
+    seed: int = 0  # seeds both attacks' private generators
 
-    def zoo_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of ``ZOO`` (registry name ``"zoo"``)."""
-        return {
-            "budget": self.zoo_budget,
-            "coords": self.zoo_coords,
-            "lr": self.zoo_lr,
-            "initial_const": self.zoo_const,
-            "binary_search_steps": self.zoo_binary_steps,
-            "steps": self.zoo_steps,
-            "seed": self.seed,
-        }
+    @property
+    def zoo(self) -> AttackSpec[ZOO]:
+        """ZOO-ADAM (§2.3): the C&W objective (2.5) by coordinate-wise finite differences, with
+        at most ``zoo_budget`` queries per image."""
+        return AttackSpec(
+            ZOO, budget=self.zoo_budget, coords=self.zoo_coords, lr=self.zoo_lr, initial_const=self.zoo_const,
+            binary_search_steps=self.zoo_binary_steps, steps=self.zoo_steps, seed=self.seed,
+        )
 
-    def nes_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of ``NES`` (registry name ``"nes"``)."""
-        return {
-            "budget": self.nes_budget,
-            "eps": self.nes_eps,
-            "lr": self.nes_lr,
-            "samples": self.nes_samples,
-            "sigma": self.nes_sigma,
-            "seed": self.seed,
-        }
+    @property
+    def nes(self) -> AttackSpec[NES]:
+        """NES (Algorithm 1) inside L∞ PGD at radius ``nes_eps``, with at most ``nes_budget`` queries
+        per image."""
+        return AttackSpec(
+            NES, budget=self.nes_budget, eps=self.nes_eps, lr=self.nes_lr, samples=self.nes_samples,
+            sigma=self.nes_sigma, seed=self.seed,
+        )
 
 
 _SETTINGS = {

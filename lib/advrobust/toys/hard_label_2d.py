@@ -227,3 +227,28 @@ def single_query_agreement(classify: Classifier, objective: Objective1D, shift: 
     valid = g.isfinite() & g_next.isfinite() & ((g_next - g).abs() > tol)
     require(bool(valid.any()), "no pair of neighbouring angles with a finite, changing g")
     return float((signs == torch.sign(g_next - g).long())[valid].double().mean())
+
+
+@dataclass(frozen=True)
+class Jump:
+    """The largest jump of g between neighbouring angles, resolved on a fine window around it."""
+
+    angle: float  # θ (radians) where the coarse grid's largest jump starts
+    size: float  # the largest |g(θ_{k+1}) - g(θ_k)| on the fine window
+    share: float  # ``size`` relative to the mean of g on the window
+
+
+def zoom_on_largest_jump(
+    classify: Classifier, objective: Objective1D, half_width: float = 0.005, count: int = 1001, steps: int = 400
+) -> Jump:
+    """Recompute g on ``count`` angles within ±``half_width`` of ``objective``'s largest jump.
+
+    A continuous g has jumps that shrink with the spacing of the angles (here ``2·half_width/(count-1)``);
+    a discontinuity keeps its size (§2.4.2: the GBDT of Figure 2.3b).
+    """
+    where = float(objective.theta[int(np.abs(objective.g - np.roll(objective.g, -1)).argmax())])
+    window = torch.linspace(where - half_width, where + half_width, count, dtype=torch.float64)
+    x0 = torch.tensor(objective.x0)
+    zoomed = g_along_rays(classify, x0, int(classify(x0.view(1, 2))[0]), window, steps=steps)
+    size = float(zoomed.diff().abs().max())
+    return Jump(where, size, size / float(zoomed.mean()))

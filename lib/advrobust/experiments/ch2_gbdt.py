@@ -1,0 +1,187 @@
+"""§2.5.0.5 (Table 2.1): the untargeted L2 OPT-attack on LightGBM models of HIGGS and MNIST.
+
+A GBDT has no gradient, but the OPT-attack needs only the predicted label. These functions train
+(or read from the cache) the two GBDTs of :class:`~advrobust.profiles.gbdt.GBDTSettings`, attack
+their correctly classified test examples through the cached runner
+(:func:`~.attack_runs.run_attacks`, keyed by the :class:`~advrobust.training.gbdt.GBDTConfig`),
+and read Table 2.1 and its claim off the oracle's traces.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from ..blackbox.base import BlackBoxResult
+from ..data import TensorData, load_dataset
+from ..models.gbdt import GBDTScores, roc_auc
+from ..profiles.gbdt import GBDTExperiment, GBDTSettings
+from ..robustness.accuracy import choose_correct
+from ..tables import beside_thesis, thesis_table
+from ..training.gbdt import train_gbdt
+from .attack_runs import distortion_table, query_grid, run_attacks
+
+HIGGS_SAMPLE = "higgs_lightgbm_sample"  # the name of LightGBM's example sample of HIGGS (7,000 + 500 rows)
+
+
+@dataclass(frozen=True)
+class GBDTVictim:
+    """One column of Table 2.1: the trained GBDT and its data."""
+
+    experiment: GBDTExperiment  # the settings of this column
+    scores: GBDTScores  # the booster as a score function, as the oracle queries it
+    train: TensorData  # all training examples (their range bounds the HIGGS attack)
+    test: TensorData  # all test examples
+    raw: Tensor  # (N_test, K) the booster's raw scores on ``test``
+
+    @property
+    def correct(self) -> Tensor:
+        """(N_test,) bool: the test examples the GBDT classifies correctly."""
+        return self.raw.argmax(dim=1) == self.test.y
+
+    def describe(self) -> str:
+        """e.g. "lightgbm (100 trees / 100 leaves)", as the thesis's model table names it."""
+        return f"lightgbm ({self.experiment.model.num_trees} trees / {self.experiment.model.num_leaves} leaves)"
+
+    def training_examples(self) -> int:
+        """How many training examples the booster was fitted on."""
+        subset = self.experiment.model.train_subset
+        return len(self.train) if subset is None else min(subset, len(self.train))
+
+
+class _ScoreModule(nn.Module):
+    """A score function as a parameter-free torch module, for the evaluation helpers that take one."""
+
+    def __init__(self, scores: GBDTScores) -> None:
+        super().__init__()
+        self.scores = scores
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.scores(x)
+
+
+def train_victims(settings: GBDTSettings) -> dict[str, GBDTVictim]:
+    """Table 2.1's dataset name -> its GBDT (trained once, then read from the checkpoint cache,
+    keyed by its configuration and the data files), with LightGBM on ``num_threads`` threads."""
+    victims = {}
+    for experiment in settings.experiments():
+        config = experiment.model
+        scores = GBDTScores(train_gbdt(config, num_threads=settings.num_threads), num_threads=settings.num_threads)
+        train = load_dataset(config.dataset, "train", device="cpu")
+        test = load_dataset(config.dataset, "test", device="cpu")
+        victims[experiment.dataset] = GBDTVictim(experiment, scores, train, test, scores(test.x))
+    return victims
+
+
+def models_table(victims: dict[str, GBDTVictim], profile: str) -> pd.DataFrame:
+    """Test accuracy of each GBDT (and AUC of the binary HIGGS one), ours beside the thesis's."""
+    rows = []
+    for name, victim in victims.items():
+        common = {"dataset": name, "model": victim.describe(), "training examples": victim.training_examples(),
+                  "data": victim.train.name}
+        rows.append({**common, "metric": "test accuracy", "value": float(victim.correct.double().mean())})
+        if victim.scores.num_classes == 2:
+            auc = roc_auc(victim.raw[:, 1] - victim.raw[:, 0], victim.test.y)
+            rows.append({**common, "metric": "AUC", "value": auc})
+    thesis = thesis_table("model_accuracy").query("model.str.startswith('lightgbm')")
+    return beside_thesis(pd.DataFrame(rows), thesis, on=["dataset", "metric"], profile=profile, values=["value"])
+
+
+def describe_models(victims: dict[str, GBDTVictim]) -> str:
+    """e.g. "HIGGS: lightgbm (20 trees / 31 leaves) on 2,000 training examples (higgs...-train); MNIST: ..."."""
+    return "; ".join(f"{name}: {v.describe()} on {v.training_examples():,} training examples ({v.train.name})"
+                     for name, v in victims.items())
+
+
+def higgs_source(victim: GBDTVictim) -> str:
+    """Which HIGGS data the model was trained on: UCI's full file or LightGBM's sample."""
+    sample = victim.train.name.startswith(HIGGS_SAMPLE)
+    return "LightGBM's example sample of HIGGS" if sample else "UCI's full HIGGS file"
+
+
+@dataclass(frozen=True)
+class GBDTRun:
+    """The OPT-attack on one GBDT."""
+
+    experiment: GBDTExperiment  # the column's settings (its read points)
+    x: Tensor  # (n_attack, ...) the attacked test examples
+    result: BlackBoxResult  # the run to ``experiment.budget`` queries, with its trace
+
+
+def attack_victims(settings: GBDTSettings, victims: dict[str, GBDTVictim], seed: int) -> dict[str, GBDTRun]:
+    """The OPT-attack (:meth:`GBDTSettings.opt`) on the first ``n_attack`` correctly classified test
+    examples of each GBDT, once to the largest read point; finished runs come from the cache (keyed
+    by the GBDTConfig, the attack's settings and bounds, and the examples)."""
+    runs = {}
+    for name, victim in victims.items():
+        experiment = victim.experiment
+        chosen = choose_correct(_ScoreModule(victim.scores), victim.test.x, victim.test.y, experiment.n_attack)
+        x, y = victim.test.x[chosen], victim.test.y[chosen]
+        spec = settings.opt(experiment, experiment.attack_bounds(victim.train.x, x), seed)
+        result = run_attacks(victim.scores, {"OPT attack": spec}, x, y, model_key=experiment.model.key())["OPT attack"]
+        runs[name] = GBDTRun(experiment, x, result)
+    return runs
+
+
+def table_2_1(runs: dict[str, GBDTRun]) -> pd.DataFrame:
+    """Average L2 (and the share of examples with an adversarial example, ``found``) within each
+    read point, one row per dataset and read point."""
+    return pd.concat(
+        [distortion_table({"OPT attack": run.result}, run.experiment.read_at, threshold=float("inf"))
+         .assign(dataset=name) for name, run in runs.items()],
+        ignore_index=True,
+    )
+
+
+def beside_table_2_1(table: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """:func:`table_2_1` beside the thesis's Table 2.1 (which has no ``found`` column)."""
+    thesis = thesis_table("table_2_1").assign(found=float("nan"))
+    return beside_thesis(table, thesis, on=["dataset", "attack", "queries"], profile=profile,
+                         values=["avg_l2", "found"])
+
+
+def curves(runs: dict[str, GBDTRun]) -> dict[str, pd.DataFrame]:
+    """Per dataset, the average L2 at 40 budgets up to the run's own (columns ``queries``, ``avg_l2``)."""
+    return {name: distortion_table({"OPT attack": run.result}, query_grid(run.experiment.budget), float("inf"))
+            for name, run in runs.items()}
+
+
+def thesis_points(runs: dict[str, GBDTRun]) -> dict[str, pd.DataFrame]:
+    """Per dataset, the thesis's Table 2.1 rows (its three read points)."""
+    thesis = thesis_table("table_2_1")
+    return {name: thesis[thesis.dataset == name] for name in runs}
+
+
+def l2_falls(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 2.1's claim on our run: per dataset, the average L2 along the read points, whether it
+    falls at every step, and the relative fall from the first read point to the last."""
+    checks = []
+    for name, group in table.groupby("dataset", sort=False):
+        values = group.sort_values("queries")["avg_l2"].tolist()
+        checks.append({
+            "dataset": name,
+            "average L2 at the read points": " → ".join(f"{v:.4f}" for v in values),
+            "falls at every step": all(later < earlier for earlier, later in pairwise(values)),
+            "relative fall, first to last": 1 - values[-1] / values[0],
+        })
+    return pd.DataFrame(checks)
+
+
+def found_from_first_read(table: pd.DataFrame) -> bool:
+    """Whether every attacked example has an adversarial example from the first read point on, so
+    that the averages at all read points are over the same examples."""
+    return bool((table.sort_values("queries").groupby("dataset")["found"].first() == 1).all())
+
+
+def example_rows(victim: GBDTVictim, run: GBDTRun, shown: int = 6) -> tuple[Tensor, list[str], list[str]]:
+    """The first ``shown`` attacked examples and their adversarial examples (rows), titled with the
+    GBDT's prediction (and the L2 distortion), and the row labels."""
+    shown = min(shown, len(run.x))
+    images = torch.cat([run.x[:shown], run.result.x_adv[:shown]])
+    predicted = victim.scores(images).argmax(dim=1).tolist()
+    titles = [f"pred {p}" for p in predicted[:shown]] + [
+        f"pred {p}, L2 {float(d):.2f}" for p, d in zip(predicted[shown:], run.result.l2[:shown])]
+    return images, titles, ["original", "OPT-attack"]

@@ -1,0 +1,184 @@
+"""§2.5: the hard-label attacks compared (Table 2.2, Figures 2.5-2.9).
+
+Every attack runs once to its largest budget through :func:`~.attack_runs.run_attacks` (cached on
+disk); the thesis's metrics at every smaller budget are read off the oracle's trace. These
+functions run the page's experiments from :class:`~advrobust.profiles.hard_label.HardLabelSettings`
+and turn the runs into Table 2.2 beside the thesis's, the curves of Figures 2.5-2.8, the claims
+the page checks and the examples of Figure 2.9.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+import pandas as pd
+import torch
+from torch import Tensor
+
+from ..attacks.result import AttackResult
+from ..blackbox.base import BlackBoxResult
+from ..data import load_dataset
+from ..data.loading import load_if_present
+from ..profiles.hard_label import HardLabelSettings
+from ..profiles.whitebox import WhiteBoxSettings
+from ..robustness.accuracy import predict
+from ..tables import beside_thesis, thesis_table
+from .attack_runs import (
+    Victim,
+    distortion_table,
+    median_curves,
+    query_grid,
+    random_targets,
+    run_attacks,
+    success_curves,
+    target_class_starts,
+    victim,
+)
+
+NUM_CLASSES = 10  # MNIST's and CIFAR-10's; random targets are drawn among the other nine
+TABLE_2_2_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}  # Table 2.2's dataset column
+
+
+def hard_label_victim(settings: HardLabelSettings, device: torch.device | str, seed: int) -> Victim:
+    """The dataset's C&W network and its ``n_examples`` attacked test images (drawn by ``seed``);
+    the test set is downloaded when missing."""
+    test = load_dataset(settings.dataset, "test", device=device)
+    return victim(settings.train, test, settings.n_test, settings.n_examples, device, seed)
+
+
+def victim_if_present(settings: HardLabelSettings, device: torch.device | str, seed: int) -> Victim | None:
+    """:func:`hard_label_victim` when the dataset's test files are on disk, else None (for CIFAR-10,
+    which the book never downloads)."""
+    test = load_if_present(settings.dataset, "test", device=device)
+    return None if test is None else victim(settings.train, test, settings.n_test, settings.n_examples, device, seed)
+
+
+def untargeted_runs(settings: HardLabelSettings, attacked: Victim) -> dict[str, BlackBoxResult]:
+    """Table 2.2's attacks, each run once to ``max_budget`` queries on the attacked images."""
+    return run_attacks(attacked.model, settings.untargeted_specs(), attacked.x, attacked.y,
+                       model_key=attacked.model_key)
+
+
+def white_box_cw(whitebox: WhiteBoxSettings, attacked: Victim) -> AttackResult:
+    """The white-box C&W L2 attack (the white-box page's settings) on the same images: Table 2.2's
+    reference row."""
+    return whitebox.cw.build(attacked.model).run(attacked.x, attacked.y)
+
+
+def table_2_2(
+    settings: HardLabelSettings, runs: dict[str, BlackBoxResult], profile: str, cw: AttackResult | None = None
+) -> pd.DataFrame:
+    """Table 2.2 for the settings' dataset: average L2 and SR(``sr_threshold``) within each of
+    ``budgets``, ours beside the thesis's, with the white-box C&W row when ``cw`` is given."""
+    dataset = TABLE_2_2_NAMES[settings.dataset]
+    ours = distortion_table(runs, settings.budgets, settings.sr_threshold).assign(dataset=dataset)
+    if cw is not None:
+        within = float((cw.broken & (cw.l2 <= settings.sr_threshold)).double().mean())
+        row = {"dataset": dataset, "attack": "C&W (white-box)", "queries": float("nan"), "avg_l2": cw.mean_l2,
+               "median_l2": cw.median_l2, "success_rate": within}
+        ours = pd.concat([ours, pd.DataFrame([row])])
+    thesis = thesis_table("table_2_2")
+    return beside_thesis(ours, thesis[thesis.dataset == dataset], on=["dataset", "attack", "queries"],
+                         profile=profile, values=["avg_l2", "success_rate"])
+
+
+def ordered_medians(
+    runs: dict[str, BlackBoxResult], budgets: Sequence[int], order: Sequence[str]
+) -> tuple[pd.DataFrame, dict[int, bool]]:
+    """The median L2 of each attack within each budget (budgets × attacks), and per budget whether
+    the medians increase strictly along ``order`` (no budget when an attack of ``order`` is missing)."""
+    medians = median_curves(runs, list(budgets)).pivot(index="queries", columns="attack", values="median_l2")
+    if not set(order) <= set(medians.columns):
+        return medians, {}
+    holds = {int(q): all(medians.loc[q, a] < medians.loc[q, b] for a, b in pairwise(order)) for q in medians.index}
+    return medians, holds
+
+
+@dataclass(frozen=True)
+class SideRuns:
+    """The side experiments on the first ``n_side`` attacked images (Figures 2.5, 2.7, 2.9)."""
+
+    x: Tensor  # (n_side, ...) images
+    y: Tensor  # (n_side,) labels
+    targets: Tensor  # (n_side,) the random target classes of the targeted attacks
+    svm: dict[str, BlackBoxResult]  # Sign-OPT and SVM-OPT, untargeted
+    q_sweep: dict[str, BlackBoxResult]  # Sign-OPT with each Q
+    targeted: dict[str, BlackBoxResult]  # Sign-OPT, OPT, Boundary and SVM-OPT toward the targets
+    zo: dict[str, BlackBoxResult]  # Sign-OPT and ZO-SignSGD with and without the single-query oracle
+
+
+def side_runs(settings: HardLabelSettings, attacked: Victim, device: torch.device | str, seed: int) -> SideRuns:
+    """Run the side experiments at ``side_budget`` queries on the first ``n_side`` attacked images.
+
+    The targeted attacks go to a random class ≠ y (seeded by ``seed``), each started from the best of
+    ``n_starts`` training images the model assigns to it (§2.5.0.2), taken from a seeded subset of
+    ``n_start_pool`` training images.
+    """
+    model, key = attacked.model, attacked.model_key
+    x, y = attacked.x[: settings.n_side], attacked.y[: settings.n_side]
+    targets = random_targets(y, NUM_CLASSES, seed)
+    train = load_dataset(settings.dataset, "train", device=device).subset(settings.n_start_pool, seed=seed)
+    starts = target_class_starts(predict(model, train.x), train.x, targets, settings.n_starts)
+    return SideRuns(
+        x, y, targets,
+        svm=run_attacks(model, settings.svm_specs(), x, y, model_key=key),
+        q_sweep=run_attacks(model, settings.q_specs(), x, y, model_key=key),
+        targeted=run_attacks(model, settings.targeted_specs(), x, y, targets, starts, model_key=key),
+        zo=run_attacks(model, settings.zo_specs(), x, y, model_key=key),
+    )
+
+
+def figure_2_5_panels(settings: HardLabelSettings, side: SideRuns) -> dict[str, pd.DataFrame]:
+    """Median L2 against queries: Sign-OPT against SVM-OPT (untargeted, targeted), and the Q sweep."""
+    grid = query_grid(settings.side_budget)
+    targeted = {name: side.targeted[name] for name in ("Sign-OPT attack", "SVM-OPT")}
+    return {"MNIST untargeted": median_curves(side.svm, grid), "MNIST targeted": median_curves(targeted, grid),
+            "Q sweep (MNIST untargeted)": median_curves(side.q_sweep, grid)}
+
+
+def largest_relative_gap(runs: dict[str, BlackBoxResult], budgets: Sequence[int], pair: tuple[str, str]) -> float:
+    """The largest |m_a - m_b| / min(m_a, m_b) over ``budgets`` of the two attacks' median L2."""
+    medians = median_curves(runs, list(budgets)).pivot(index="queries", columns="attack", values="median_l2")
+    a, b = medians[pair[0]], medians[pair[1]]
+    return float(((a - b).abs() / pd.concat([a, b], axis=1).min(axis=1)).max())
+
+
+def figure_2_7_panels(settings: HardLabelSettings, side: SideRuns) -> dict[str, pd.DataFrame]:
+    """(a) targeted median L2 against queries; (b) Sign-OPT against ZO-SignSGD with and without SQO."""
+    grid = query_grid(settings.side_budget)
+    return {"(a) MNIST targeted": median_curves(side.targeted, grid),
+            "(b) MNIST untargeted": median_curves(side.zo, grid)}
+
+
+def figure_2_8_panels(
+    settings: HardLabelSettings, untargeted: dict[str, BlackBoxResult], side: SideRuns | None = None
+) -> dict[str, pd.DataFrame]:
+    """Success rate against queries: untargeted at ``sr_threshold`` and, with ``side``, targeted at
+    ``targeted_threshold``."""
+    dataset, threshold = TABLE_2_2_NAMES[settings.dataset], settings.sr_threshold
+    panels = {f"{dataset} untargeted, ε = {threshold}":
+              success_curves(untargeted, query_grid(settings.max_budget), [threshold])}
+    if side is not None:
+        panels[f"{dataset} targeted, ε = {settings.targeted_threshold}"] = success_curves(
+            side.targeted, query_grid(settings.side_budget), [settings.targeted_threshold])
+    return panels
+
+
+def figure_2_9_rows(side: SideRuns, shown: int = 4) -> tuple[Tensor, list[str], list[str]]:
+    """Figure 2.9's images (on the CPU): the first ``shown`` side images and their targeted Sign-OPT
+    and OPT-attack examples, titled with label → target, then L2 distortion and queries spent; and
+    the row labels."""
+    show = torch.arange(min(shown, len(side.y)))
+    labels = ["Sign-OPT attack", "OPT attack"]
+    titles = [f"label {int(side.y[i])} → {int(side.targets[i])}" for i in show]
+    for label in labels:
+        result = side.targeted[label]
+        titles += [f"L2 {float(result.l2[i]):.2f}\n{int(result.queries[i]):,} q" for i in show]
+    images = torch.cat([side.x[show]] + [side.targeted[label].x_adv[show] for label in labels])
+    return images.cpu(), titles, ["original", *labels]
+
+
+def figure_2_6_panel(settings: HardLabelSettings, runs: dict[str, BlackBoxResult]) -> dict[str, pd.DataFrame]:
+    """The dataset's panel of Figure 2.6: median L2 against queries up to ``max_budget``."""
+    return {TABLE_2_2_NAMES[settings.dataset]: median_curves(runs, query_grid(settings.max_budget))}
