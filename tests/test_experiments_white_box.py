@@ -66,13 +66,13 @@ def test_table_2_2_success_rate_counts_successes_within_the_threshold():
 
 
 @pytest.fixture(scope="module")
-def victim() -> ch2.Victim:
+def victim() -> ch2.WhiteBoxVictim:
     case = multiclass_linear(n=30)
     model = nn.Sequential(nn.Flatten(), case.model)
     y = case.y.clone()
     y[[1, 4]] = (y[[1, 4]] + 1) % 10  # two misclassified examples
     test = as_images(case.x, y, 10)
-    return ch2.Victim(model, test, 28 / 30, 28)
+    return ch2.WhiteBoxVictim(model, test, 28 / 30, 28)
 
 
 def test_victim_attacks_the_first_correct_examples_in_dataset_order(victim):

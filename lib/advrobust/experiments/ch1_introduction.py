@@ -15,7 +15,7 @@ from ..attacks.result import AttackResult
 from ..data import TensorData
 from ..profiles.whitebox import WhiteBoxSettings
 from ..robustness.accuracy import correctly_classified, one_per_class, top1
-from .ch2_white_box import Victim
+from .ch2_white_box import WhiteBoxVictim
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Figure11:
         }
 
 
-def figure_1_1(victim: Victim, settings: WhiteBoxSettings, target_shift: int = 1) -> Figure11:
+def figure_1_1(victim: WhiteBoxVictim, settings: WhiteBoxSettings, target_shift: int = 1) -> Figure11:
     """C&W L2 (``settings.cw``) on the first correctly classified test image of each of the first
     ``settings.n_examples_shown`` digits met: untargeted, and targeted at (label + ``target_shift``)
     mod 10."""

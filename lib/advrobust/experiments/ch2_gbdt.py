@@ -13,7 +13,7 @@ from itertools import pairwise
 
 import pandas as pd
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..blackbox.base import BlackBoxResult
 from ..data import TensorData, load_dataset
@@ -50,17 +50,6 @@ class GBDTVictim:
         """How many training examples the booster was fitted on."""
         subset = self.experiment.model.train_subset
         return len(self.train) if subset is None else min(subset, len(self.train))
-
-
-class _ScoreModule(nn.Module):
-    """A score function as a parameter-free torch module, for the evaluation helpers that take one."""
-
-    def __init__(self, scores: GBDTScores) -> None:
-        super().__init__()
-        self.scores = scores
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.scores(x)
 
 
 def train_victims(settings: GBDTSettings) -> dict[str, GBDTVictim]:
@@ -118,7 +107,7 @@ def attack_victims(settings: GBDTSettings, victims: dict[str, GBDTVictim], seed:
     runs = {}
     for name, victim in victims.items():
         experiment = victim.experiment
-        chosen = choose_correct(_ScoreModule(victim.scores), victim.test.x, victim.test.y, experiment.n_attack)
+        chosen = choose_correct(victim.scores, victim.test.x, victim.test.y, experiment.n_attack)
         x, y = victim.test.x[chosen], victim.test.y[chosen]
         spec = settings.opt(experiment, experiment.attack_bounds(victim.train.x, x), seed)
         result = run_attacks(victim.scores, {"OPT attack": spec}, x, y, model_key=experiment.model.key())["OPT attack"]

@@ -39,7 +39,7 @@ THESIS_CW_MEAN_L2 = 0.88  # Table 2.2: C&W's average L2 distortion on MNIST
 
 
 @dataclass(frozen=True)
-class Victim:
+class WhiteBoxVictim:
     """The C&W MNIST CNN, its test images and what it gets right on them."""
 
     model: nn.Module  # trained by the profile's TrainConfig (from the checkpoint cache)
@@ -54,15 +54,15 @@ class Victim:
         return dataclasses.replace(self.test, x=self.test.x[index], y=self.test.y[index])
 
 
-def load_victim(settings: WhiteBoxSettings, device: torch.device | str, seed: int) -> Victim:
+def load_victim(settings: WhiteBoxSettings, device: torch.device | str, seed: int) -> WhiteBoxVictim:
     """The trained victim and ``settings.n_test`` test images drawn by ``seed``."""
     model = trained_model(settings.train, device=device)
     test = load_dataset(settings.train.dataset, "test", device=device).subset(settings.n_test, seed=seed)
     accuracy = clean_accuracy(model, test.x, test.y)
-    return Victim(model, test, accuracy, len(correctly_classified(model, test.x, test.y)))
+    return WhiteBoxVictim(model, test, accuracy, len(correctly_classified(model, test.x, test.y)))
 
 
-def model_accuracy_table(victim: Victim, profile: str) -> pd.DataFrame:
+def model_accuracy_table(victim: WhiteBoxVictim, profile: str) -> pd.DataFrame:
     """The victim's clean accuracy beside §2.5's 99.5% ("model_accuracy" of the thesis's numbers)."""
     ours = pd.DataFrame({"dataset": ["MNIST"], "model": ["cw_mnist"], "metric": ["test accuracy"],
                          "value": [victim.accuracy]})

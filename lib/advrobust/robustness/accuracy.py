@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import pandas as pd
@@ -26,23 +27,25 @@ from ..errors import require
 
 log = logging.getLogger(__name__)
 
+# A torch classifier, or any function from a batch to (B, K) scores (a GBDT's GBDTScores).
+Classifier = nn.Module | Callable[[Tensor], Tensor]
 CLEAN = "clean"  # name used for the clean stage and for examples misclassified without attack
 PERCENTILES = (10, 25, 75, 90)
 _BUDGET_RTOL = 1e-6  # float32 slack allowed when checking ||x_adv - x||_p <= eps
 
 
-def predict(model: nn.Module, x: Tensor, *, batch_size: int = 512) -> Tensor:
+def predict(model: Classifier, x: Tensor, *, batch_size: int = 512) -> Tensor:
     """(N,) predicted labels of ``x`` (N, ...): eval mode, no gradients, on ``x``'s device."""
     require(batch_size >= 1, f"batch_size must be >= 1, got {batch_size}")
     device = model_device(model)
-    with eval_mode(model), torch.no_grad():
+    with eval_mode(model) if isinstance(model, nn.Module) else nullcontext(), torch.no_grad():
         preds = [
             model(chunk.to(device)).argmax(dim=1).to(x.device) for chunk in x.split(batch_size)
         ]
     return torch.cat(preds) if preds else torch.empty(0, dtype=torch.long, device=x.device)
 
 
-def clean_accuracy(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int = 512) -> float:
+def clean_accuracy(model: Classifier, x: Tensor, y: Tensor, *, batch_size: int = 512) -> float:
     """Share of ``x`` whose prediction equals ``y``."""
     return float((predict(model, x, batch_size=batch_size) == y.to(x.device)).float().mean())
 
@@ -57,7 +60,7 @@ def top1(model: nn.Module, x: Tensor, *, batch_size: int = 512) -> tuple[Tensor,
     return labels, confidence
 
 
-def correctly_classified(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int = 512) -> Tensor:
+def correctly_classified(model: Classifier, x: Tensor, y: Tensor, *, batch_size: int = 512) -> Tensor:
     """Indices (ascending) of the examples the model classifies correctly.
 
     The thesis attacks only such examples (§2.5: "we only consider examples that are correctly
@@ -67,7 +70,7 @@ def correctly_classified(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: 
 
 
 def choose_correct(
-    model: nn.Module, x: Tensor, y: Tensor, n: int, *, seed: int | None = None, batch_size: int = 512
+    model: Classifier, x: Tensor, y: Tensor, n: int, *, seed: int | None = None, batch_size: int = 512
 ) -> Tensor:
     """Indices of ``n`` examples the model classifies correctly: the first ``n`` in dataset order,
     or, with ``seed``, a seeded random choice among all of them (in the order drawn).
@@ -235,10 +238,12 @@ def robust_accuracy_curve(
     return pd.DataFrame(rows, columns=["attack", "eps", "clean_accuracy", "robust_accuracy"])
 
 
-def model_device(model: nn.Module) -> torch.device:
-    """Device of the model's first parameter or buffer (the CPU for a parameter-free model)."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
+def model_device(model: Classifier) -> torch.device:
+    """Device of the model's first parameter or buffer (the CPU for a parameter-free model or a
+    plain score function)."""
+    if isinstance(model, nn.Module):
+        for tensor in (*model.parameters(), *model.buffers()):
+            return tensor.device
     return torch.device("cpu")
 
 
