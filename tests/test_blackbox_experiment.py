@@ -1,19 +1,19 @@
 """Reading Table 2.2's metrics off query traces, the resumable attack runner, targeted starts."""
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-from advrobust.attacks.result import AttackResult
 from advrobust.attacks import AttackSpec
-from advrobust.blackbox import BlackBoxResult, QueryTrace, SignOPT
+from advrobust.attacks.result import AttackResult
+from advrobust.blackbox import BlackBoxResult, OPTAttack, QueryTrace, SignOPT
+from advrobust.experiments import attack_runs
 from advrobust.experiments.attack_runs import (
     _cache_path,
+    _source_hash,
     distortion_table,
     random_targets,
     run_attacks,
@@ -80,17 +80,8 @@ def test_cached_runs_live_in_the_blackbox_folder_of_the_cache(tmp_path) -> None:
     assert [p.parent.name for p in tmp_path.rglob("*.pt")] == ["blackbox"]
 
 
-def _old_cache_name(name: str, settings: dict, model_key: str, tensors: list) -> str:
-    """The cache file name of the runs made before the profiles returned AttackSpec objects (json with default=str)."""
-    digest = hashlib.sha256(json.dumps([name, settings, model_key], sort_keys=True, default=str).encode())
-    for tensor in tensors:
-        digest.update(b"none" if tensor is None else tensor.numpy().tobytes())
-    return f"{name}-{digest.hexdigest()[:16]}.pt"
-
-
-def test_the_profiles_specs_keep_the_settings_and_so_the_cache_files_of_earlier_runs(tmp_path) -> None:
+def test_the_profiles_specs_keep_the_settings_of_the_thesis_pages() -> None:
     mnist = hard_label("smoke", "mnist")
-    x, y = torch.zeros(2, 1, 28, 28), torch.tensor([3, 5])
     old = {  # label -> (registry name, settings) as the profiles wrote them before
         "Sign-OPT attack": ("sign_opt", {"budget": 600, "seed": 0}),
         "OPT attack": ("opt", {"budget": 600, "seed": 0}),
@@ -99,10 +90,7 @@ def test_the_profiles_specs_keep_the_settings_and_so_the_cache_files_of_earlier_
     }
     specs = mnist.untargeted_specs()
     assert list(specs) == list(old)
-    for label, spec in specs.items():
-        name, settings = old[label]
-        path = _cache_path(spec.name, spec.settings, "key", (x, y, None, None), tmp_path)
-        assert path.name == _old_cache_name(name, settings, "key", [x, y, None, None])
+    assert {label: (spec.name, dict(spec.settings)) for label, spec in specs.items()} == old
     assert {k: dict(v.settings) for k, v in mnist.q_specs().items()} == {
         "Q=20": {"budget": 400, "seed": 0, "q": 20}, "Q=200": {"budget": 400, "seed": 0}}
     without = mnist.zo_specs()["ZO-SignSGD without SQO"]
@@ -122,8 +110,22 @@ def test_tensor_settings_enter_the_cache_key_with_their_exact_values(tmp_path) -
     upper = torch.tensor([1.0, 1.0, 3.0])
 
     def path(bounds: tuple) -> Path:
-        return _cache_path("opt", {"budget": 10, "bounds": bounds}, "key", (x, None), tmp_path)
+        return _cache_path(AttackSpec(OPTAttack, budget=10, bounds=bounds), "key", (x, None), tmp_path)
 
     assert path((lower, upper)) == path((lower.clone(), upper.clone()))
     assert path((lower, upper)) != path((lower, upper + 1e-6))  # below str(tensor)'s four decimals
     assert path((0.0, 1.0)) != path((lower, upper))
+
+
+def test_a_changed_attack_package_gets_new_cache_files(tmp_path, monkeypatch) -> None:
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "attack.py").write_text("STEP = 1\n")
+    first = _source_hash.__wrapped__(package)
+    (package / "attack.py").write_text("STEP = 2\n")
+    assert _source_hash.__wrapped__(package) != first
+    spec, x = AttackSpec(SignOPT, budget=50), torch.zeros(1, 2)
+    before = _cache_path(spec, "key", (x,), tmp_path)
+    assert before == _cache_path(spec, "key", (x,), tmp_path)
+    monkeypatch.setattr(attack_runs, "_source_hash", lambda package: "edited")
+    assert _cache_path(spec, "key", (x,), tmp_path) != before

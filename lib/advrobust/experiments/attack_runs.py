@@ -7,11 +7,14 @@ them come from each run's :class:`~advrobust.blackbox.oracle.QueryTrace`, so one
 budget gives every budget.
 
 :func:`run_attacks` caches each finished attack on disk (keyed by the attack, its settings, the
-model and the exact inputs), so an interrupted chapter resumes with the attacks still to run.
+model, the exact inputs and the source code of the attack's package), so an interrupted chapter
+resumes with the attacks still to run, and a changed attack is run again rather than read back.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -90,7 +93,7 @@ def run_attacks(
     progress = sys.stderr.isatty() if progress is None else progress
     results = {}
     for label, spec in tqdm(specs.items(), desc="attacks", disable=not progress):
-        path = _cache_path(spec.name, spec.settings, model_key, (x, y, target, starts), cache_dir)
+        path = _cache_path(spec, model_key, (x, y, target, starts), cache_dir)
         if path.is_file():
             results[label] = _load(path, x.device)
             continue
@@ -151,14 +154,24 @@ def query_grid(max_budget: int, points: int = 40) -> list[int]:
 
 
 def _cache_path(
-    name: str, settings: Mapping[str, Any], model_key: str, tensors: Sequence[Tensor | None],
+    spec: AttackSpec[BlackBoxAttack], model_key: str, tensors: Sequence[Tensor | None],
     cache_dir: Path | str | None,
 ) -> Path:
-    text = json.dumps([name, dict(settings), model_key], sort_keys=True, default=_exact)
+    text = json.dumps([spec.name, dict(spec.settings), model_key], sort_keys=True, default=_exact)
     digest = hashlib.sha256(text.encode())
+    digest.update(_source_hash(Path(inspect.getfile(spec.attack)).parent).encode())
     for tensor in tensors:
         digest.update(b"none" if tensor is None else tensor.detach().cpu().contiguous().numpy().tobytes())
-    return cache_root(cache_dir) / "blackbox" / f"{name}-{digest.hexdigest()[:16]}.pt"
+    return cache_root(cache_dir) / "blackbox" / f"{spec.name}-{digest.hexdigest()[:16]}.pt"
+
+
+@functools.cache
+def _source_hash(package: Path) -> str:
+    """SHA-256 of every ``.py`` file of an attack's package (the attacks and their oracle)."""
+    digest = hashlib.sha256()
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _exact(value: Any) -> Any:
