@@ -10,9 +10,6 @@ Every attack is called as ``x_adv = atk(x, y)`` or ``result = atk.run(x, y, targ
 chapters build them from the :class:`AttackSpec` of their profile (``spec.build(model)``).
 """
 
-from torch import nn
-
-from ..registry import create
 from .base import Attack, BudgetedAttack, MinimizationAttack
 from .cw_l2 import CarliniWagnerL2
 from .cw_linf import CWLinf
@@ -25,7 +22,6 @@ from .spec import AttackSpec
 from .threat import L2Ball, LinfBall, ThreatModel, l2_distance, linf_distance
 
 __all__ = [
-    "create_attack",
     # contract
     "Attack",
     "BudgetedAttack",
@@ -54,7 +50,3 @@ __all__ = [
     "DeepFool",
 ]
 
-
-def create_attack(name: str, model: nn.Module, **settings: object) -> Attack:
-    """The attack registered as ``name`` on ``model``: ``create_attack("pgd", model, eps=0.3)``."""
-    return create("attack", name, model=model, **settings)
