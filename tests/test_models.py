@@ -20,6 +20,14 @@ def test_the_thesis_models_are_registered():
     assert EXPECTED_MODELS.keys() <= set(available("model"))
 
 
+def test_every_model_has_a_family():
+    from advrobust.registry import FAMILIES, family
+
+    assert {family("model", name) for name in available("model")} <= set(FAMILIES)
+    assert set(available("model", family="toy")) == {"mlp_2d"}
+    assert set(EXPECTED_MODELS) <= set(available("model", family="image_classifier"))
+
+
 @pytest.mark.parametrize("name", available("model"))
 def test_every_model_maps_its_input_shape_to_logits(name):
     torch.manual_seed(0)
@@ -30,6 +38,18 @@ def test_every_model_maps_its_input_shape_to_logits(name):
     assert torch.isfinite(logits).all()
     # the batch dimension is independent: the first row alone gives the same logits
     torch.testing.assert_close(model(x[:1]), logits[:1], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", available("model", family="image_classifier"))
+def test_every_image_classifier_takes_square_images(name):
+    channels, height, width = create_model(name).input_shape  # [0, 1] pixels; any normalisation is inside
+    assert channels in (1, 3) and height == width >= 28
+
+
+@pytest.mark.parametrize("name", available("model", family="toy"))
+def test_every_toy_network_takes_points_in_the_plane(name):
+    model = create_model(name).eval()
+    assert model.input_shape == (2,) and model(torch.rand(5, 2)).shape == (5, model.num_classes)
 
 
 @pytest.mark.parametrize("name, shape", EXPECTED_MODELS.items())
