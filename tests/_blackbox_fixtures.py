@@ -66,3 +66,18 @@ def linear_case(
     with torch.no_grad():
         assert bool((model(x).argmax(dim=1) == y).all())
     return LinearBlackBoxCase(model, x, y, optimum, weight)
+
+
+def target_starts(case: LinearBlackBoxCase, target: Tensor) -> Tensor:
+    """(N, 3, ...) candidate starts for a targeted attack: one of the original class, then two of
+    the target class (0.6 and 0.3 along w_t from the centre); the last is closer to every x0."""
+    unit = case.weight[target] / case.weight[target].norm(dim=1, keepdim=True)
+    own = case.x.flatten(1)
+    points = torch.stack([own, 0.5 + 0.6 * unit, 0.5 + 0.3 * unit], dim=1)
+    return points.view(len(case.x), 3, *case.x.shape[1:])
+
+
+def logit_margin(z: Tensor, label: Tensor) -> Tensor:
+    """(N,) z_label - max_{j != label} z_j of logits ``z`` (N, K): < 0 means another class wins."""
+    others = z.masked_fill(nn.functional.one_hot(label, z.shape[1]).bool(), float("-inf"))
+    return z.gather(1, label[:, None]).squeeze(1) - others.amax(dim=1)

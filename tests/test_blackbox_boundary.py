@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 import torch
-from _blackbox_fixtures import LinearBlackBoxCase, linear_case
+from _blackbox_fixtures import LinearBlackBoxCase, linear_case, target_starts
 from advrobust import registry
 from advrobust.blackbox.base import BlackBoxAttack
 from advrobust.blackbox.boundary import BoundaryAttack, starting_points
@@ -55,16 +55,19 @@ def test_boundary_reaches_the_linear_optimum(vectors: LinearBlackBoxCase) -> Non
     result = BoundaryAttack(vectors.model, budget=6000, seed=0).run(vectors.x, vectors.y)
     assert bool(result.success.all())
     assert bool((result.l2 >= vectors.l2 * (1 - 1e-4)).all())  # nothing beats the optimum
-    assert bool((result.l2 <= 1.1 * vectors.l2).all()), (result.l2 / vectors.l2).tolist()
+    # Worst ratio measured over 3 problems × 4 seeds: 1.0100; bound = 1.0100 × 1.02 (three times the
+    # worst distance beyond the optimum).
+    assert bool((result.l2 <= 1.03 * vectors.l2).all()), (result.l2 / vectors.l2).tolist()
 
 
 def test_boundary_targeted_from_starts_reaches_the_optimum(vectors: LinearBlackBoxCase) -> None:
     # With equal logit gaps, reaching class t needs exactly the untargeted optimum (see the fixture).
     target = (vectors.y + 1) % 10
-    starts = _starts(vectors, target)
+    starts = target_starts(vectors, target)
     result = BoundaryAttack(vectors.model, budget=4000, seed=0).run(vectors.x, vectors.y, target, starts=starts)
     assert bool((vectors.model(result.x_adv).argmax(dim=1) == target).all())
-    assert bool((result.l2 <= 1.1 * vectors.l2).all()), (result.l2 / vectors.l2).tolist()
+    # Worst ratio measured over 3 problems × 4 seeds: 1.0171; bound = 1.0171 × 1.032.
+    assert bool((result.l2 <= 1.05 * vectors.l2).all()), (result.l2 / vectors.l2).tolist()
 
 
 def test_guessing_smart_reduces_the_distortion_of_its_start(images: LinearBlackBoxCase) -> None:
@@ -76,7 +79,8 @@ def test_guessing_smart_reduces_the_distortion_of_its_start(images: LinearBlackB
     result = GuessingSmart(images.model, budget=2000, seed=0).run(images.x, images.y)
     assert bool(result.success.all())
     assert bool((result.l2 >= images.l2 * (1 - 1e-4)).all())
-    assert bool((result.l2 <= 0.5 * start_l2).all()), (result.l2 / start_l2).tolist()
+    # Worst ratio to the start measured over 3 problems × 4 seeds: 0.42; bound = 0.42 × 1.43.
+    assert bool((result.l2 <= 0.6 * start_l2).all()), (result.l2 / start_l2).tolist()
 
 
 ATTACKS = [
@@ -113,16 +117,17 @@ def test_targeted_with_starts_returns_the_target_class(
 ) -> None:
     case: LinearBlackBoxCase = request.getfixturevalue(case_name)
     target = (case.y + 3) % 10
-    starts = _starts(case, target)
+    starts = target_starts(case, target)
     result = attack(case.model, budget=300, seed=0, **settings).run(case.x, case.y, target, starts=starts)
     assert bool((case.model(result.x_adv).argmax(dim=1) == target).all())
     closest = (starts[:, 2] - case.x).flatten(1).norm(dim=1)
+    # Worst ratio measured over 3 problems × 4 seeds: 0.65 (all three attacks); bound = 0.65 × 1.5.
     assert bool((result.l2 < closest).all())
 
 
 def test_the_start_is_the_closest_adversarial_candidate_blended_toward_x0(vectors: LinearBlackBoxCase) -> None:
     target = (vectors.y + 3) % 10
-    starts = _starts(vectors, target)
+    starts = target_starts(vectors, target)
     oracle = HardLabelOracle(vectors.model, vectors.x, vectors.y, target, budget=100)
     start, found = starting_points(oracle, torch.arange(4), starts, torch.Generator(), noise_tries=1, tolerance=1e-3)
     assert bool(found.all())
@@ -184,11 +189,3 @@ def test_perlin_noise_is_unit_norm_seeded_and_low_frequency() -> None:
     with pytest.raises(ConfigError):
         perlin_noise(1, (1, 8, 8), 8, torch.Generator())
 
-
-def _starts(case: LinearBlackBoxCase, target: Tensor) -> Tensor:
-    """(N, 3, ...) candidate starts: one of the original class, then two of the target class
-    (0.6 and 0.3 along w_t from the centre); the last is closer to every x0."""
-    unit = case.weight[target] / case.weight[target].norm(dim=1, keepdim=True)
-    own = case.x.flatten(1)
-    points = torch.stack([own, 0.5 + 0.6 * unit, 0.5 + 0.3 * unit], dim=1)
-    return points.view(len(case.x), 3, *case.x.shape[1:])

@@ -83,6 +83,43 @@ def test_trace_gives_the_best_distance_within_every_budget() -> None:
     assert torch.allclose(oracle.best_x[1, 0], torch.tensor(0.55))
 
 
+def test_settle_spends_the_reserve_on_a_point_just_past_each_best_one() -> None:
+    model = CountingModel(half_space())
+    x0 = torch.full((3, 5), 0.4)
+    oracle = HardLabelOracle(model, x0, torch.zeros(3, dtype=torch.long), budget=3, reserve=1)
+    points = x0[[0, 1, 2, 2, 2]].clone()
+    points[:, 0] = torch.tensor([0.6, 0.45, 0.7, 0.55, 0.52])  # adversarial iff > 0.5
+    _, answered = oracle(points, torch.tensor([0, 1, 2, 2, 2]))
+    # The attack sees a budget of 2: example 2's third query is refused.
+    assert answered.tolist() == [True, True, True, True, False]
+    assert oracle.remaining().tolist() == [1, 1, 0] and oracle.exhausted().tolist() == [False, False, True]
+    settled = oracle.settle(1e-4)
+    # Examples 0 and 2 spend the reserved query; example 1 found nothing and keeps x0.
+    assert oracle.queries.tolist() == [2, 1, 3] and model.rows == 6
+    assert settled[:, 0].tolist() == pytest.approx([0.4 + 1.0001 * 0.2, 0.4, 0.4 + 1.0001 * 0.15], abs=1e-7)
+    assert torch.equal(settled[:, 1:], x0[:, 1:])
+    # The trace keeps the best points as found.
+    assert oracle.best_distance.tolist() == pytest.approx([0.2, float("inf"), 0.15])
+    assert oracle.trace().best_at([3])[:, 0].tolist() == pytest.approx([0.2, float("inf"), 0.15])
+
+
+def test_settle_keeps_the_best_point_when_the_step_past_it_fails_or_cannot_be_paid() -> None:
+    def slab(x: Tensor) -> Tensor:
+        """Class 1 only in the slab 0.5 < x_0 < 0.50001: the ray from x0 = 0.4 leaves it at once."""
+        inside = (x[:, 0] > 0.5) & (x[:, 0] < 0.50001)
+        return torch.stack([~inside, inside], dim=1).float()
+
+    x0 = torch.full((1, 5), 0.4)
+    point = x0.clone()
+    point[0, 0] = 0.500005
+    for budget, reserve, queries in ((2, 1, 2), (1, 0, 1)):
+        oracle = HardLabelOracle(slab, x0, torch.zeros(1, dtype=torch.long), budget=budget, reserve=reserve)
+        adv, _ = oracle.is_adversarial(point, torch.tensor([0]))
+        assert adv.tolist() == [True]
+        assert torch.equal(oracle.settle(1e-4), point)  # 0.4 + 1.0001 * 0.100005 is outside the slab
+        assert oracle.queries.tolist() == [queries]  # with no query left, nothing is asked
+
+
 def test_targeted_goal_and_tensor_bounds() -> None:
     model = nn.Linear(3, 3)
     with torch.no_grad():

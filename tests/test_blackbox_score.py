@@ -38,7 +38,9 @@ def test_zoo_ends_near_the_linear_optimum(case) -> None:
     assert bool(result.success.all())
     ratio = result.l2 / case.l2
     assert bool((ratio >= 1 - 1e-4).all()), "closer than the closed-form optimum: distances are wrong"
-    assert float(ratio.max()) <= 1.10, f"worst ratio {float(ratio.max()):.3f}"
+    # Worst ratio measured over 3 problems × 4 seeds: 1.066; bound ≈ 1.066 × 1.08 (over twice the
+    # worst distance beyond the optimum).
+    assert float(ratio.max()) <= 1.15, f"worst ratio {float(ratio.max()):.3f}"
 
 
 def test_targeted_zoo_reaches_the_target_near_the_optimum(case) -> None:
@@ -46,12 +48,14 @@ def test_targeted_zoo_reaches_the_target_near_the_optimum(case) -> None:
     target = (case.y + 3) % 10
     result = ZOO(case.model, budget=20_000, **ZOO_SETTINGS).run(case.x, case.y, target)
     assert bool((case.model(result.x_adv).argmax(dim=1) == target).all())
+    # Worst ratio measured over 3 problems × 4 seeds: 1.060; bound = 1.060 × 1.085.
     assert float((result.l2 / case.l2).max()) <= 1.15
 
 
 def test_zoo_binary_search_raises_a_too_small_constant(case) -> None:
     # With c = 0.01 the minimiser of ||δ||² + c·margin stops far short of the boundary.
     settings = {"coords": 32, "steps": 60, "initial_const": 0.01}
+    # Measured over 3 problems × 4 seeds: no example succeeds once, every one after the search.
     once = ZOO(case.model, budget=4 * 60 * 65, binary_search_steps=1, **settings).run(case.x, case.y)
     assert not bool(once.success.any())
     searched = ZOO(case.model, budget=4 * 60 * 65, binary_search_steps=4, **settings).run(case.x, case.y)
@@ -61,6 +65,8 @@ def test_zoo_binary_search_raises_a_too_small_constant(case) -> None:
 def test_nes_breaks_the_linear_model_just_above_the_linf_need() -> None:
     lin = multiclass_linear(n=8)
     need = linf_need(lin.model, lin.x, lin.y)
+    # Measured over 3 problems × 4 seeds: every example succeeds already at 1.05 × the largest need,
+    # within 1271 of the 5000 queries.
     eps = 1.25 * float(need.max())
     result = NES(lin.model, budget=5000, eps=eps, lr=0.005, samples=20).run(lin.x, lin.y)
     assert bool(result.success.all())
@@ -90,6 +96,7 @@ def test_nes_estimate_points_along_the_true_gradient() -> None:
         (grad,) = torch.autograd.grad(margin_from_probabilities(probs, y, None).sum(), exact_x)
     cosine = nn.functional.cosine_similarity(estimate, grad.float(), dim=1)
     assert bool(complete.all()) and bool((oracle.queries == 8001).all())
+    # Smallest cosine measured over 3 models × 4 seeds: 0.9943; bound = 0.9943 × 0.905.
     assert float(cosine.min()) > 0.9, f"cosine {cosine.tolist()}"
 
 
@@ -119,7 +126,8 @@ def test_invariants(name: str, settings: dict) -> None:
     assert bool(result.success.any())
     distortion = result.l2 if name == "zoo" else result.linf
     found = result.best_at([budget])[:, 0]
-    assert torch.allclose(found[result.success].float(), distortion[result.success], atol=1e-5)
+    # The trace ends at the returned distortion (ZOO's past the boundary by a relative 1e-4).
+    assert torch.allclose(distortion[result.success].double(), found[result.success], rtol=1.1e-4, atol=1e-6)
     if name == "zoo":
         assert bool((result.queries >= budget - 2).all()), "ZOO leaves no usable query unspent"
     else:

@@ -7,6 +7,7 @@ import torch
 from scipy.optimize import minimize
 from torch import Tensor, nn
 
+from _blackbox_fixtures import LinearBlackBoxCase, linear_case, logit_margin, target_starts
 from advrobust import registry
 from advrobust.blackbox import HardLabelOracle
 from advrobust.blackbox.search import local_search, unit
@@ -50,23 +51,37 @@ def problem() -> tuple[nn.Linear, Tensor, Tensor, Tensor]:
     return linear_problem()
 
 
-@pytest.mark.parametrize(("name", "budget"), [("sign_opt", 6000), ("svm_opt", 6000), ("opt", 10_000)])
-def test_each_example_ends_within_ten_percent_of_the_optimum(problem, name: str, budget: int) -> None:
-    model, x, y, optimum = problem
-    result = registry.create("blackbox", name, model=model, budget=budget).run(x, y)
+@pytest.fixture(scope="module")
+def case() -> LinearBlackBoxCase:
+    """Eight examples of :func:`linear_case`, where every local minimum of g(θ) is the global one.
+
+    So the distance to the optimum measures how far a search has converged, not which facet of
+    the decision region it descended to: on :func:`linear_problem`, whose facets are at different
+    distances, the worst ratio to the optimum of Sign-OPT at 6000 queries ranged from 1.004 to
+    1.34 over 3 problems × 4 seeds (SVM-OPT: 1.05 to 1.35; OPT at 10,000: 1.004 to 1.85).
+    """
+    return linear_case(D, n=8)
+
+
+@pytest.mark.parametrize(("name", "budget"), [("sign_opt", 6000), ("svm_opt", 4000), ("opt", 10_000)])
+def test_each_example_ends_within_two_percent_of_the_optimum(case: LinearBlackBoxCase, name: str, budget: int) -> None:
+    result = registry.create("blackbox", name, model=case.model, budget=budget).run(case.x, case.y)
     assert bool(result.success.all())
-    ratio = result.l2 / optimum
+    ratio = result.l2 / case.l2
     assert bool((ratio >= 1 - 1e-4).all()), "closer than the closed-form optimum: distances are wrong"
-    assert float(ratio.max()) <= 1.10, f"{name}: worst ratio {float(ratio.max()):.3f}"
+    # Worst ratio measured over 3 problems × 4 seeds: 1.0004 (Sign-OPT), 1.0050 (SVM-OPT), 1.0056
+    # (OPT); bound = 1.0056 × 1.014, over three times the worst distance beyond the optimum.
+    assert float(ratio.max()) <= 1.02, f"{name}: worst ratio {float(ratio.max()):.4f}"
 
 
-def test_single_query_oracle_beats_finite_differences_for_zo_signsgd(problem) -> None:
-    model, x, y, optimum = problem
+def test_single_query_oracle_beats_finite_differences_for_zo_signsgd(case: LinearBlackBoxCase) -> None:
     best = {}
     for single_query in (True, False):
-        atk = registry.create("blackbox", "zo_signsgd", model=model, budget=2000, single_query=single_query)
-        best[single_query] = float((atk.run(x, y).best_at([2000])[:, 0] / optimum.double()).median())
-    assert best[True] < best[False]
+        atk = registry.create("blackbox", "zo_signsgd", model=case.model, budget=2000, single_query=single_query)
+        best[single_query] = float((atk.run(case.x, case.y).best_at([2000])[:, 0] / case.l2.double()).median())
+    # Median ratio to the optimum, single-query / finite differences, measured over 3 problems ×
+    # 4 seeds: 0.60 to 0.71; bound = 0.71 × 1.2.
+    assert best[True] < 0.85 * best[False], best
 
 
 def test_local_search_finds_the_boundary_along_a_ray(problem) -> None:
@@ -88,33 +103,34 @@ def test_local_search_finds_the_boundary_along_a_ray(problem) -> None:
 
 @pytest.mark.parametrize("name", ["sign_opt", "svm_opt", "opt", "zo_signsgd"])
 def test_invariants(problem, name: str) -> None:
-    model, x, y, _ = problem
+    model, x, y, optimum = problem
     counting = CountingModel(model)
     before = x.clone()
     result = registry.create("blackbox", name, model=counting, budget=700, seed=3).run(x, y)
     assert torch.equal(x, before), "input mutated"
     assert bool((result.x_adv >= 0).all() and (result.x_adv <= 1).all())
-    assert bool(result.success.all()) and bool((margin(model, result.x_adv, y) < 1e-4).all())
+    assert bool(result.success.all()) and bool((logit_margin(model(result.x_adv), y) < 0).all())
+    assert bool((result.l2 >= optimum * (1 - 1e-4)).all()), "closer than the closed-form optimum"
     assert bool((result.queries <= 700).all())
     # Every row the model saw, except the clean pass, is a counted query.
     assert counting.rows - len(y) == int(result.queries.sum())
-    # The trace ends at the returned distortion.
-    assert torch.allclose(result.best_at([700])[:, 0].float(), result.l2, atol=1e-5)
+    # The trace ends at the returned distortion, less the verified step of 1e-4 past the boundary.
+    ratio = result.l2.double() / result.best_at([700])[:, 0]
+    assert bool(((ratio >= 1 - 1e-6) & (ratio <= 1 + 1.1e-4)).all()), ratio.tolist()
     again = registry.create("blackbox", name, model=model, budget=700, seed=3).run(x, y)
     assert torch.equal(again.x_adv, result.x_adv) and torch.equal(again.queries, result.queries)
 
 
-def test_targeted_attack_from_target_class_starts(problem) -> None:
-    model, x, y, _ = problem
-    target = (y + 1) % 10
-    g = torch.Generator().manual_seed(2)
-    pool = torch.rand(4000, D, generator=g)
-    labels = model(pool).argmax(dim=1)
-    starts = torch.stack([pool[labels == t][:5] for t in target.tolist()])  # (N, 5, D)
-    result = registry.create("blackbox", "sign_opt", model=model, budget=3000).run(x, y, target, starts=starts)
-    assert bool(result.success.all()) and bool((margin(model, result.x_adv, target) > -1e-4).all())
-    start_distance = (starts - x[:, None]).norm(dim=2).min(dim=1).values
-    assert bool((result.l2 < 0.5 * start_distance).all())
+def test_targeted_attack_from_target_class_starts(case: LinearBlackBoxCase) -> None:
+    # With equal logit gaps, reaching class t needs exactly the untargeted optimum (see the fixture).
+    target = (case.y + 1) % 10
+    attack = registry.create("blackbox", "sign_opt", model=case.model, budget=3000)
+    result = attack.run(case.x, case.y, target, starts=target_starts(case, target))
+    assert bool(result.success.all()) and bool((logit_margin(case.model(result.x_adv), target) > 0).all())
+    ratio = result.l2 / case.l2
+    assert bool((ratio >= 1 - 1e-4).all()), "closer than the closed-form optimum: distances are wrong"
+    # Worst ratio measured over 3 problems × 4 seeds: 1.0007; bound = 1.0007 × 1.019 (as above).
+    assert float(ratio.max()) <= 1.02, f"worst ratio {float(ratio.max()):.4f}"
 
 
 def test_examples_already_adversarial_are_not_attacked(problem) -> None:
@@ -138,7 +154,9 @@ def test_opt_linf_reaches_the_linf_ball() -> None:
     y = ((x - 0.5) @ w > 0).long()
     result = registry.create("blackbox", "opt", model=model, budget=20_000, norm="linf", epsilon=0.06).run(x, y)
     best = result.best_at([2000, 20_000])
-    assert bool((best[:, 1] <= 0.06 * 1.02).all()) and bool((best[:, 1] < best[:, 0]).all())
+    # Measured over 3 problems × 4 seeds: best at 20,000 at most 0.06 × 1.0096, and at most 0.74 times
+    # the best at 2000; bounds 0.06 × 1.0096 × 1.02 and 0.74 × 1.35.
+    assert bool((best[:, 1] <= 0.06 * 1.03).all()) and bool((best[:, 1] < best[:, 0]).all())
     assert bool((best[:, 1] >= 0.05).all())
 
 

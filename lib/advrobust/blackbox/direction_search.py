@@ -10,7 +10,9 @@ to the hard-label objective (§2.5.0.3) share everything but the gradient estima
    (the official code's schedule, which the thesis defers to);
 3. until the example's query budget is spent.
 
-All examples of the batch run in lock-step; the oracle keeps the best adversarial point it saw.
+All examples of the batch run in lock-step; the oracle keeps the best adversarial point it saw,
+x0 + g(θ)·θ/‖θ‖ at the upper end of a final bracket, and the base class returns the point 1e-4
+(relative) farther along the same ray, verified by the last query of the budget (:mod:`.base`).
 """
 from __future__ import annotations
 

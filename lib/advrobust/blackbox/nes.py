@@ -72,6 +72,7 @@ class NES(BlackBoxAttack):
 
     name: ClassVar[str] = "nes"
     oracle_class = ScoreOracle
+    boundary_margin = None  # a step past its point could leave the L∞ ball (base module docstring)
     norm = "linf"
 
     def __init__(

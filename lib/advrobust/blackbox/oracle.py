@@ -14,6 +14,9 @@ answers queries about points near them. It is the single place where queries are
   at which it was found. That record, :class:`QueryTrace`, gives the best distortion at *every*
   budget from one run, which is how the thesis's median-distortion-vs-queries curves are defined
   (§2.5: "the median adversarial perturbation ... achieved ... using less than x queries").
+* an attack that ends on the decision boundary asks the oracle to hold one query of every
+  budget in ``reserve`` and, when it is done, to :meth:`~QueryOracle.settle`: to spend that query
+  verifying a point just beyond the best one, which is what it returns.
 
 :class:`HardLabelOracle` answers with the top-1 label only (§2.4); :class:`ScoreOracle` with the
 class probabilities (§2.3). Both wrap any function from a batch of inputs to per-class scores
@@ -87,6 +90,8 @@ class QueryOracle:
         labels: (N,) true labels y0.
         target: (N,) target labels for a targeted attack (Eq. (2.14)), else None (Eq. (2.13)).
         budget: queries allowed per example.
+        reserve: queries of every budget held back for :meth:`settle`: until then ``remaining``,
+            ``exhausted`` and the answers count as if the budget were ``budget - reserve``.
         bounds: (lower, upper) floats, or tensors broadcastable to one example (per-feature
             bounds, e.g. for tabular data).
         norm: ``"l2"`` or ``"linf"``, the distortion the trace records.
@@ -102,18 +107,21 @@ class QueryOracle:
         target: Tensor | None = None,
         *,
         budget: int,
+        reserve: int = 0,
         bounds: Bounds = (0.0, 1.0),
         norm: str = "l2",
         max_batch: int = 256,
         num_classes: int | None = None,
     ) -> None:
         require(budget >= 0, f"budget must be >= 0, got {budget}")
+        require(reserve >= 0, f"reserve must be >= 0, got {reserve}")
         require(norm in ("l2", "linf"), f"norm must be 'l2' or 'linf', got {norm!r}")
         self.model = model
         self.x0 = x0
         self.labels = labels
         self.target = target
         self.budget = int(budget)
+        self._limit = max(self.budget - reserve, 0)  # the budget the attack sees
         self.lower, self.upper = (torch.as_tensor(b, dtype=x0.dtype, device=x0.device) for b in bounds)
         self.norm = norm
         self.max_batch = max_batch
@@ -135,11 +143,11 @@ class QueryOracle:
 
     def remaining(self) -> Tensor:
         """(N,) queries each example may still spend."""
-        return self.budget - self.queries
+        return self._limit - self.queries
 
     def exhausted(self) -> Tensor:
         """(N,) bool: the example has no query left."""
-        return self.queries >= self.budget
+        return self.queries >= self._limit
 
     def clip(self, x: Tensor) -> Tensor:
         """``x`` clipped to the input bounds (what the model sees)."""
@@ -173,7 +181,7 @@ class QueryOracle:
         rank = torch.empty_like(index)
         rank[order] = torch.arange(index.numel(), device=index.device) - starts[index[order]]
         number = self.queries[index] + rank + 1
-        answered = number <= self.budget
+        answered = number <= self._limit
         points = self.clip(points)
         asked = points[answered]
         with torch.inference_mode():
@@ -187,6 +195,31 @@ class QueryOracle:
         if asked.shape[0]:
             self._record(asked, index[answered], number[answered], scores.argmax(dim=1))
         return points, answered, scores
+
+    def settle(self, margin: float) -> Tensor:
+        """(N, ...) the inputs to return: each best point, pushed a relative ``margin`` on if verified.
+
+        Called once, when the attack is done. An attack that ends on the decision boundary (a
+        hard-label search stops within its bisection tolerance, ~1e-6) leaves best points whose
+        logits tie to float precision: judged adversarial in the batch of its query, such a point
+        may round back to the true class when the model evaluates it in a batch of another size.
+        The point x0 + (1 + ``margin``)(best - x0) on the same ray, clipped, is past the boundary
+        by a margin that float rounding cannot undo. It is queried once, with the query held in
+        ``reserve``, and returned where the query finds it adversarial; elsewhere (the ray turns
+        back to the true class within the margin, or no query is left) the best point itself is
+        returned. Examples without an adversarial point get x0 and spend nothing. The trace and
+        ``best_distance`` keep the best points as found: a returned point's distortion exceeds
+        them by at most the factor 1 + ``margin``.
+        """
+        self._limit = self.budget
+        found = (self.best_distance < float("inf")).nonzero().squeeze(1)
+        x0 = self.x0[found]
+        points, answered, scores = self._scores(x0 + (1 + margin) * (self.best_x[found] - x0), found)
+        adversarial = torch.zeros_like(answered)
+        adversarial[answered] = self.adversarial_labels(scores.argmax(dim=1), found[answered])
+        settled = self.best_x.clone()
+        settled[found[adversarial]] = points[adversarial]
+        return settled
 
     def _record(self, points: Tensor, index: Tensor, number: Tensor, labels: Tensor) -> None:
         """Keep the best adversarial point of each example and log the improvements."""

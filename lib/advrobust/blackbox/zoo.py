@@ -65,6 +65,9 @@ class ZOO(BlackBoxAttack):
     per example (tenfold growth until the first success, then bisection), judged on the current
     point's margin. The result is the oracle's record: the adversarial query with the smallest
     L2 distance over all rounds (probe points included; each is a query the model answered).
+    With κ = 0 that point lies on the decision boundary (measured logit gaps down to 2e-6), so,
+    as for the hard-label attacks, the last query of the budget verifies the point 1e-4 (relative)
+    beyond it, which is returned (:mod:`.base`).
 
     Paper: P.-Y. Chen, H. Zhang, Y. Sharma, J. Yi, C.-J. Hsieh, "ZOO: Zeroth Order Optimization
     Based Black-box Attacks to Deep Neural Networks without Training Substitute Models",
@@ -101,7 +104,7 @@ class ZOO(BlackBoxAttack):
       inputs): coordinates are drawn uniformly.
     * Batched over examples: the official code attacks one image at a time.
     * The last iteration before the budget runs out uses fewer coordinates, so that every query
-      of the budget is answered and used.
+      of the budget (but the one held back for the final verification) is answered and used.
 
     Examples::
 
