@@ -31,7 +31,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -42,6 +42,9 @@ from ..attacks.threat import l2_distance, linf_distance
 from ..errors import require
 from ..runtime import cpu_threads
 from .oracle import Bounds, HardLabelOracle, QueryOracle, QueryTrace, ScoreFunction
+
+
+OracleT = TypeVar("OracleT", bound=QueryOracle)  # the oracle an attack is written for
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class BlackBoxResult(AttackResult):
         return self.trace.best_at(budgets)
 
 
-class BlackBoxAttack(ABC):
+class BlackBoxAttack(ABC, Generic[OracleT]):
     """Base of the black-box attacks. Subclasses implement :meth:`_attack` only.
 
     Args:
@@ -134,7 +137,7 @@ class BlackBoxAttack(ABC):
             active = ~goal_reached(clean, labels, target)
             generator = torch.Generator(device=x0.device).manual_seed(self.seed)
             if bool(active.any()):
-                self._attack(oracle, active, starts, generator)
+                self._attack(cast(OracleT, oracle), active, starts, generator)
             success = ~active | (oracle.best_distance < float("inf"))
             x_adv = oracle.best_x if self.boundary_margin is None else oracle.settle(self.boundary_margin)
         return BlackBoxResult(
@@ -149,7 +152,7 @@ class BlackBoxAttack(ABC):
 
     @abstractmethod
     def _attack(
-        self, oracle: QueryOracle, active: Tensor, starts: Tensor | None, generator: torch.Generator
+        self, oracle: OracleT, active: Tensor, starts: Tensor | None, generator: torch.Generator
     ) -> None:
         """Spend the oracle's queries on the examples where ``active`` (N,) is True.
 

@@ -163,7 +163,7 @@ class SuccessQueue:
 
 
 @register("blackbox", "boundary")
-class BoundaryAttack(BlackBoxAttack):
+class BoundaryAttack(BlackBoxAttack[HardLabelOracle]):
     """The Boundary attack (L2, hard-label), with foolbox 3.3.4's step-size adaptation.
 
     Queries per step: 1 (the candidate), plus 1 (the spherical proposal) every ``stats_every``

@@ -43,7 +43,7 @@ class Estimate:
     probe_value: Tensor | None = None  # (R,) its objective
 
 
-class DirectionSearchAttack(BlackBoxAttack):
+class DirectionSearchAttack(BlackBoxAttack[HardLabelOracle]):
     """Base of OPT-attack, Sign-OPT, SVM-OPT and ZO-SignSGD (hard-label, Eq. (2.15)).
 
     Args:
@@ -126,11 +126,12 @@ class DirectionSearchAttack(BlackBoxAttack):
                 oracle, index[rows], theta[rows], lam[rows], value[rows], estimate.step[keep],
                 alpha[rows], beta[rows] * self.tol_ratio, self.objective, self.norm,
             )
-            if estimate.probe_value is not None:
-                probe_wins = estimate.probe_value[keep] < new_value
-                new_theta = torch.where(_column(probe_wins, new_theta), estimate.probe_theta[keep], new_theta)
-                new_lam = torch.where(probe_wins, estimate.probe_lam[keep], new_lam)
-                new_value = torch.where(probe_wins, estimate.probe_value[keep], new_value)
+            probe_theta, probe_lam, probe_value = estimate.probe_theta, estimate.probe_lam, estimate.probe_value
+            if probe_theta is not None and probe_lam is not None and probe_value is not None:
+                probe_wins = probe_value[keep] < new_value
+                new_theta = torch.where(_column(probe_wins, new_theta), probe_theta[keep], new_theta)
+                new_lam = torch.where(probe_wins, probe_lam[keep], new_lam)
+                new_value = torch.where(probe_wins, probe_value[keep], new_value)
             theta[rows], lam[rows], value[rows] = new_theta, new_lam, new_value
             collapsed = new_alpha < 1e-4
             alpha[rows] = torch.where(collapsed, torch.ones_like(new_alpha), new_alpha)

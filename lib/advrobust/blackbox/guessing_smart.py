@@ -46,7 +46,7 @@ def regional_mask(x: Tensor, x0: Tensor) -> Tensor:
 
 
 @register("blackbox", "guessing_smart")
-class GuessingSmart(BlackBoxAttack):
+class GuessingSmart(BlackBoxAttack[HardLabelOracle]):
     """Guessing Smart without the surrogate-gradient prior (thesis §2.5), L2, hard-label, images.
 
     Args:
@@ -149,7 +149,8 @@ class GuessingSmart(BlackBoxAttack):
         self, oracle: HardLabelOracle, x0: Tensor, x: Tensor, scale: Tensor, generator: torch.Generator
     ) -> Tensor:
         """(R, ...) candidates from ``x``: Perlin steps, orthogonal and masked, steps × ``scale``."""
-        noise = perlin_noise(x.shape[0], tuple(x.shape[1:]), self.frequency, generator, x.device, x.dtype)
+        channels, height, width = x.shape[1:]
+        noise = perlin_noise(x.shape[0], (channels, height, width), self.frequency, generator, x.device, x.dtype)
         direction = orthogonal_unit(noise, x0 - x) * regional_mask(x, x0)
         direction = direction / rows(flat_norm(direction).clamp_min(1e-12), direction)
         _, candidate = proposals(

@@ -21,7 +21,7 @@ from .zoo import margin_from_probabilities
 
 
 @register("blackbox", "nes")
-class NES(BlackBoxAttack):
+class NES(BlackBoxAttack[ScoreOracle]):
     r"""NES-PGD (Ilyas et al. 2018): PGD in the L∞ ball with the NES gradient estimate (Algorithm 1).
 
     Every step, for every example still running: draw n = ``samples`` Gaussian directions u_i and

@@ -70,7 +70,8 @@ class OPTAttack(DirectionSearchAttack):
         """g = λ (L2), or Σ_i max{λ|θ_i|/‖θ‖∞ - ε, 0}² for unit-L∞ ``direction`` (smooth L∞)."""
         if self.norm == "l2":
             return lam
-        excess = (lam.view(-1, *[1] * (direction.dim() - 1)) * direction.abs() - self.epsilon).clamp_min(0)
+        epsilon = self.epsilon if self.epsilon is not None else 0.0  # set whenever norm == "linf"
+        excess = (lam.view(-1, *[1] * (direction.dim() - 1)) * direction.abs() - epsilon).clamp_min(0)
         value = excess.flatten(1).pow(2).sum(dim=1)
         return torch.where(lam < float("inf"), value, float("inf"))
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..errors import require
+from ..errors import ConfigError, require
 
 ScoreFunction = Callable[[Tensor], Tensor]  # (B, ...) inputs -> (B, K) scores (logits)
 Bounds = tuple[float, float] | tuple[Tensor, Tensor]
@@ -267,7 +267,8 @@ class ScoreOracle(QueryOracle):
         """(B, K) softmax probabilities (NaN rows where unanswered) and (B,) answered."""
         _, answered, scores = self._scores(points, index)
         k = scores.shape[1] if answered.any() else self.num_classes
-        require(k is not None, "ScoreOracle needs num_classes before its first answer")
+        if k is None:
+            raise ConfigError("ScoreOracle needs num_classes before its first answer")
         probs = torch.full((index.numel(), k), float("nan"), device=self.queries.device)
         if answered.any():
             probs[answered] = scores.softmax(dim=1).to(probs.dtype)

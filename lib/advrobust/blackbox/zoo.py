@@ -42,7 +42,7 @@ def margin_from_probabilities(probs: Tensor, labels: Tensor, target: Tensor | No
 
 
 @register("blackbox", "zoo")
-class ZOO(BlackBoxAttack):
+class ZOO(BlackBoxAttack[ScoreOracle]):
     r"""ZOO-ADAM (Chen et al. 2017, thesis §2.3): coordinate-wise ADAM on the C&W L2 objective.
 
     .. math::
