@@ -148,7 +148,7 @@ for norm, name, curves in (("L∞", "linf", linf_curves), ("L2", "l2", l2_curves
 
 # %%
 results.glue("ch2_pgd_robust_accuracy_eps03", ch2.accuracy_at(linf_curves, "PGD", 0.3))
-results.table(ch2.sanity_checks(victim.model, curve_set, settings, chapter.seed), "sanity_checks", caption=(
+results.table(ch2.sanity_checks(victim.model, curve_set, settings, linf_curves, chapter.seed), "sanity_checks", caption=(
     "Gradient-masking sanity checks of Athalye et al. (2018) on the L∞ PGD curve (checks of ours; the "
     "thesis reports none for this model)."))
 

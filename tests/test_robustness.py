@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -204,6 +205,18 @@ def test_masking_checks_pass_on_a_plain_linear_model() -> None:
     assert report.passed, report.checks
     assert len(report.checks) == 4
     assert list(report.curve["eps"]) == [0.01, 0.02, EPS, 0.5]
+
+
+def test_masking_checks_read_a_given_pgd_curve_instead_of_recomputing_it() -> None:
+    case = binary_linear(DISTANCES)
+    settings = dict(eps=EPS, eps_values=(0.01, 0.02), steps=10)
+    computed = gradient_masking_checks(case.model, case.x, case.y, **settings)
+    given = gradient_masking_checks(case.model, case.x, case.y, **settings, pgd_curve=computed.curve[::-1])
+    pd.testing.assert_frame_equal(given.checks, computed.checks)
+    doctored = computed.curve.assign(robust_accuracy=[0.2, 0.9, 0.1, 0.0])  # accuracy rises with eps
+    assert not gradient_masking_checks(case.model, case.x, case.y, **settings, pgd_curve=doctored).passed
+    with pytest.raises(ConfigError, match="lacks the budgets"):
+        gradient_masking_checks(case.model, case.x, case.y, **settings, pgd_curve=computed.curve.iloc[:2])
 
 
 def test_masking_checks_flag_a_model_with_vanishing_gradients() -> None:

@@ -124,14 +124,18 @@ def accuracy_at(curves: pd.DataFrame, attack: str, eps: float) -> float:
     return float(value.iloc[0]) if len(value) else float("nan")
 
 
-def sanity_checks(model: nn.Module, data: TensorData, settings: WhiteBoxSettings, seed: int) -> pd.DataFrame:
+def sanity_checks(
+    model: nn.Module, data: TensorData, settings: WhiteBoxSettings, linf_curves: pd.DataFrame, seed: int
+) -> pd.DataFrame:
     """The gradient-masking checks of Athalye et al. (2018) on ``data``
-    (:func:`~advrobust.robustness.masking.gradient_masking_checks`, with its own PGD and the page's
-    steps): PGD accuracy does not rise with ε over ``settings.eps_linf``; at the largest ε it is
-    below ``settings.zero_accuracy``; and PGD beats FGSM at ε = 0.3."""
+    (:func:`~advrobust.robustness.masking.gradient_masking_checks`, reading the page's PGD curve
+    from ``linf_curves``, which :func:`budgeted_curves` computed with the same PGD): PGD accuracy
+    does not rise with ε over ``settings.eps_linf``; at the largest ε it is below
+    ``settings.zero_accuracy``; and PGD beats FGSM at ε = 0.3."""
     report = gradient_masking_checks(
         model, data.x, data.y, eps=EXAMPLE_EPS, eps_values=settings.eps_linf, large_eps=max(settings.eps_linf),
         steps=settings.pgd_steps, zero_accuracy=settings.zero_accuracy, seed=seed,
+        pgd_curve=linf_curves[linf_curves["attack"] == "PGD"],
     )
     return report.checks
 

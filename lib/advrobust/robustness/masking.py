@@ -59,6 +59,7 @@ def gradient_masking_checks(
     zero_accuracy: float = 0.02,
     seed: int = 0,
     batch_size: int = 256,
+    pgd_curve: pd.DataFrame | None = None,
 ) -> MaskingReport:
     """Run the checks of the module docstring on ``model`` with L∞ PGD of ``steps`` steps.
 
@@ -69,6 +70,9 @@ def gradient_masking_checks(
         source_model: model to craft transfer examples on (the thesis: a naturally trained one).
         tolerance: slack in accuracy for checks 1, 3 and 4 (sampling noise on few examples).
         zero_accuracy: largest accuracy at ``large_eps`` that still passes check 2.
+        pgd_curve: this PGD's robust accuracy curve (columns of
+            :func:`~advrobust.robustness.accuracy.robust_accuracy_curve`) when the caller has already
+            computed it on the same examples with the same settings; it must hold every budget.
     """
     require(all(e > 0 for e in eps_values) and eps > 0, "budgets must be > 0")
     require(large_eps >= max([eps, *eps_values]), "large_eps must be the largest budget")
@@ -77,7 +81,12 @@ def gradient_masking_checks(
         return PGD(on, eps=budget, alpha=PGD_STEP_RATIO * budget / steps, steps=steps, seed=seed)
 
     budgets = sorted({*map(float, eps_values), float(eps), float(large_eps)})
-    curve = robust_accuracy_curve(model, x, y, lambda e: pgd(model, e), budgets, batch_size=batch_size)
+    if pgd_curve is None:
+        curve = robust_accuracy_curve(model, x, y, lambda e: pgd(model, e), budgets, batch_size=batch_size)
+    else:
+        curve = pgd_curve.sort_values("eps").reset_index(drop=True)
+        missing = sorted(set(budgets) - set(curve["eps"].astype(float)))
+        require(not missing, f"the PGD curve given lacks the budgets {missing}")
     accuracy = dict(zip(curve["eps"], curve["robust_accuracy"]))
     path = [float(curve["clean_accuracy"].iloc[0]), *curve["robust_accuracy"]]
     rise = max(later - earlier for earlier, later in pairwise(path))
