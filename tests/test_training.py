@@ -378,7 +378,7 @@ class _LearnedSmoothing(Natural):
     alpha: float = 0.5
     beta_lr: float = 0.5
 
-    def learned_parameters(self, model, device):
+    def learned_parameters(self, model, device, batch_shape):
         return {"beta": torch.zeros(class_count(model), device=device, requires_grad=True)}
 
     def parameter_optimizer(self, parameters):

@@ -16,12 +16,17 @@ A :class:`Defense` therefore supplies, per batch, exactly these four things:
 * :meth:`Defense.per_example_loss` — (5.4) itself, overridden only by methods whose objective has
   extra terms (TRADES' KL term, CAT's margin term (4.6)).
 
-A defense may also *learn* parameters of its own (SPROUT's Dirichlet β, §5.3): it declares them in
-:meth:`Defense.learned_parameters` with their optimiser (:meth:`Defense.parameter_optimizer`, e.g.
-gradient ascent with ``maximize=True``) and schedule (:meth:`Defense.parameter_lr_factor`). The
-trainer steps them after every batch from the same backward pass as the model, saves them with
-their optimiser in every checkpoint and restores them on resume; :meth:`vicinal` and the loss see
-them in ``state`` beside the batch's per-example rows.
+A defense may also *learn* parameters of its own (SPROUT's Dirichlet β, §5.3; Free AT's
+perturbation δ): it declares them in :meth:`Defense.learned_parameters` with their optimiser
+(:meth:`Defense.parameter_optimizer`, e.g. gradient ascent with ``maximize=True``) and schedule
+(:meth:`Defense.parameter_lr_factor`). The trainer steps them after every optimiser step of the
+model, from the same backward pass, saves them with their optimiser in every checkpoint and
+restores them on resume; :meth:`vicinal` and the loss see them in ``state`` beside the batch's
+per-example rows. A defense may also replay each batch (:attr:`Defense.replays`, Free AT's m): the
+trainer then takes that many forward/backward passes and optimiser steps on every batch.
+
+Every defense declares its row of Table 5.1 (:meth:`Defense.vicinal_form`), from which
+:func:`~advrobust.defenses.vicinal_form.vicinal_risk_table` builds the table.
 
 The trainer (:func:`advrobust.training.train`) does everything else: optimiser, schedule,
 autocast, checkpoints, resume, progress and seeds. Randomness inside a defense uses torch's global
@@ -44,6 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from .vicinal_form import VicinalForm
 
 State = dict[str, Tensor]  # per-example tensors (first dimension = training-set size) or learned parameters
 
@@ -64,8 +70,9 @@ class VicinalBatch:
 class Defense(ABC):
     """A robust-training method in the form (5.4); subclasses are frozen dataclasses.
 
-    Subclasses implement :meth:`vicinal` and may override :meth:`log_g`, :meth:`h`,
-    :meth:`per_example_loss`, :meth:`initial_state` and :meth:`summary`.
+    Subclasses implement :meth:`vicinal` and :meth:`vicinal_form` and may override :meth:`log_g`,
+    :meth:`h`, :meth:`per_example_loss`, :meth:`initial_state`, :meth:`learned_parameters` (with
+    :meth:`parameter_optimizer`), :attr:`replays` and :meth:`summary`.
     """
 
     name: ClassVar[str]  # the registry name
@@ -73,6 +80,16 @@ class Defense(ABC):
     @abstractmethod
     def vicinal(self, model: nn.Module, x: Tensor, y: Tensor, state: State) -> VicinalBatch:
         """(x~, y~) for the clean batch ``x`` (N, C, H, W) with labels ``y`` (N,)."""
+
+    @abstractmethod
+    def vicinal_form(self) -> VicinalForm:
+        """This defense's row of Table 5.1 (g, h, x~, y~ of Eq. (5.4)) under its settings."""
+
+    @property
+    def replays(self) -> int:
+        """How many times the trainer replays each batch (one forward/backward pass and one
+        step of every optimiser each time); 1 unless a defense says otherwise (Free AT's m)."""
+        return 1
 
     def log_g(self, logits: Tensor, batch: VicinalBatch) -> Tensor:
         """log g(f(x~)) (N, K): the identity mapping g = I gives the log-softmax."""
@@ -93,9 +110,12 @@ class Defense(ABC):
         """Per-example state at the start of training (none by default)."""
         return {}
 
-    def learned_parameters(self, model: nn.Module, device: torch.device) -> State:
+    def learned_parameters(
+        self, model: nn.Module, device: torch.device, batch_shape: tuple[int, ...]
+    ) -> State:
         """The defense's own learned tensors for training ``model`` (leaf tensors with
-        ``requires_grad``, e.g. one entry per class: :func:`class_count`), by name; none by
+        ``requires_grad``, e.g. one entry per class: :func:`class_count`, or one per input of a
+        training batch of shape ``batch_shape`` = (batch size, *input shape)), by name; none by
         default. Their names must differ from the per-example state's."""
         return {}
 
@@ -109,7 +129,8 @@ class Defense(ABC):
         return 1.0
 
     def summary(self, state: State) -> dict[str, float]:
-        """Per-epoch statistics of the per-example state, kept in the training history."""
+        """Per-epoch statistics of the per-example state and the learned parameters (both in
+        ``state``), kept in the training history."""
         return {}
 
     def batch_loss(

@@ -44,9 +44,14 @@ from ..errors import require
 from ..registry import register
 from .base import Defense, class_count, State, VicinalBatch, generalized_cross_entropy, one_hot
 from .inner import linf_ascent
+from .vicinal_form import IDENTITY, VicinalForm
 
 CatLoss = Literal["mixed", "ce"]
 MarginWeight = Literal["eps", "one"]
+# Table 4.6's names of the ablations, by (adaptive_eps, label_smoothing).
+ABLATION_NAMES = {
+    (True, True): "CAT", (False, True): "Adv+LS", (True, False): "Adp-Adv", (False, False): "Adv train",
+}
 
 
 @register("defense", "cat")
@@ -133,6 +138,17 @@ class CAT(Defense):
             "eps_zero_share": float((eps == 0).float().mean()),
             "eps_max_share": float((eps >= self.eps_max).float().mean()),
         }
+
+    def vicinal_form(self) -> VicinalForm:
+        """Not a row of Table 5.1 (CAT is Chapter 4's): x~ is PGD at eps_i (or eps_max without
+        adaptive eps), y~ the labels of Eq. (4.4); the margin term of (4.6) has no column."""
+        eps = "ε_i" if self.adaptive_eps else "ε"
+        labels = f"(1−c{eps})y + c{eps}·Dirichlet(β)" if self.label_smoothing else "y"
+        method = ABLATION_NAMES[self.adaptive_eps, self.label_smoothing]
+        return VicinalForm(
+            method, "ours" if method == "CAT" else "", IDENTITY, IDENTITY,
+            "PGD_{ε_i}(x)" if self.adaptive_eps else "PGD_ε(x)", labels, attack_specific=True,
+        )
 
     def _loss(self, logits: Tensor, y: Tensor, labels: Tensor, eps: Tensor) -> Tensor:
         """(N,) the mixed loss (4.6), its margin term weighted by eps_i or by 1, or the soft-label

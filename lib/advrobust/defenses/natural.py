@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from ..registry import register
 from .base import Defense, class_count, State, VicinalBatch, one_hot
+from .vicinal_form import IDENTITY, VicinalForm
 
 
 @register("defense", "natural")
@@ -19,4 +20,7 @@ class Natural(Defense):
 
     def vicinal(self, model: nn.Module, x: Tensor, y: Tensor, state: State) -> VicinalBatch:
         return VicinalBatch(x=x, y=one_hot(y, class_count(model)))
+
+    def vicinal_form(self) -> VicinalForm:
+        return VicinalForm("Natural", "", IDENTITY, IDENTITY, "x", "y", attack_specific=False)
 

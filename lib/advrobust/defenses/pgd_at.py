@@ -10,6 +10,7 @@ from ..errors import require
 from ..registry import register
 from .base import Defense, class_count, State, VicinalBatch, one_hot
 from .inner import linf_ascent
+from .vicinal_form import IDENTITY, VicinalForm
 
 
 @register("defense", "pgd_at")
@@ -40,3 +41,8 @@ class PGDAT(Defense):
             start="uniform" if self.random_start else "zero",
         )
         return VicinalBatch(x=x_tilde, y=one_hot(y, class_count(model)))
+
+    def vicinal_form(self) -> VicinalForm:
+        return VicinalForm(
+            "Adversarial training", "MMS18", IDENTITY, IDENTITY, "PGD_ε(x)", "y", attack_specific=True
+        )

@@ -21,6 +21,7 @@ from ..errors import require
 from ..registry import register
 from .base import Defense, class_count, State, VicinalBatch, one_hot
 from .inner import linf_ascent
+from .vicinal_form import IDENTITY, VicinalForm
 
 
 @register("defense", "trades")
@@ -64,6 +65,12 @@ class TRADES(Defense):
         clean_log_probs = F.log_softmax(clean_logits.float(), dim=1)
         natural = -(batch.y * clean_log_probs).sum(dim=1)
         return natural + self.beta * kl_divergence(clean_log_probs, adversarial_logits), adversarial_logits
+
+    def vicinal_form(self) -> VicinalForm:
+        """Table 5.1's reading of TRADES (see the module docstring)."""
+        return VicinalForm(
+            "TRADES", "ZYJ19", IDENTITY, "(1−α)y + αf(x̃)", "PGD_ε(x)", "y", attack_specific=True
+        )
 
 
 def kl_divergence(clean_log_probs: Tensor, logits: Tensor) -> Tensor:

@@ -7,13 +7,14 @@ from .cache import load_training_split, run_directory, trained_model, training_r
 from .checkpoint import load_checkpoint, save_atomic
 from .config import OPTIMIZERS, SCHEDULES, TrainConfig
 from .gbdt import GBDTConfig, fit_booster, train_gbdt
-from .loop import History, place_model, run_key, train
+from .loop import History, StartFrom, place_model, run_key, train
 
 __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
     "GBDTConfig",
     "History",
+    "StartFrom",
     "TrainConfig",
     "load_checkpoint",
     "load_training_split",

@@ -1,7 +1,8 @@
 """Trained weights cached on disk, keyed by the full training configuration and defense.
 
 ``<cache_dir>/<model>-<dataset>-<key>/`` (natural training) or
-``<cache_dir>/<model>-<dataset>-<defense>-<key>/`` holds ``config.json`` (the config and defense,
+``<cache_dir>/<model>-<dataset>-<defense>-<key>/`` (``...-<defense>-from-<start's defense>-<key>`` for a
+run that starts from another run's weights) holds ``config.json`` (the config and defense,
 for people), ``last.pt`` (the resumable state with the history and per-example defense state,
 rewritten every epoch) and ``final.pt`` (the weights). The cache
 directory is :func:`advrobust.runtime.cache_root`.
@@ -22,19 +23,25 @@ from ..models import create_model
 from ..runtime import cache_root, resolve_device, seed_everything
 from .checkpoint import load_checkpoint, save_atomic
 from .config import TrainConfig
-from .loop import LAST_CHECKPOINT, History, place_model, run_key, train
+from .loop import LAST_CHECKPOINT, History, StartFrom, place_model, run_key, train
 
 FINAL_WEIGHTS = "final.pt"
 
 
 def run_directory(
-    config: TrainConfig, cache_dir: Path | str | None = None, defense: Defense | None = None
+    config: TrainConfig,
+    cache_dir: Path | str | None = None,
+    defense: Defense | None = None,
+    start_from: StartFrom | None = None,
 ) -> Path:
-    """The directory that holds the checkpoints of ``config`` trained with ``defense``."""
+    """The directory that holds the checkpoints of ``config`` trained with ``defense`` from
+    ``start_from``'s weights (default: a random initialisation)."""
     name = f"{config.model}-{config.dataset}"
-    if defense is not None and not isinstance(defense, Natural):
-        name += f"-{defense.name}"
-    return cache_root(cache_dir) / f"{name}-{run_key(config, defense)}"
+    if (defense is not None and not isinstance(defense, Natural)) or start_from is not None:
+        name += f"-{(defense or Natural()).name}"
+    if start_from is not None:
+        name += f"-from-{(start_from.defense or Natural()).name}"
+    return cache_root(cache_dir) / f"{name}-{run_key(config, defense, start_from)}"
 
 
 def load_training_split(
@@ -54,19 +61,28 @@ def trained_model(
     data_root: Path | str | None = None,
     progress: bool | None = None,
     defense: Defense | None = None,
+    start_from: StartFrom | None = None,
 ) -> nn.Module:
     """The model trained by ``config`` with ``defense`` (default natural training), in eval mode
-    on ``device``: from the cache, else trained now.
+    on ``device``: from the cache, else trained now. With ``start_from``, training begins from that
+    run's final weights (trained first if it is not cached) instead of ``config.seed``'s random
+    initialisation.
 
     An interrupted training run resumes from its ``last.pt``. The weights always come from
     ``final.pt``, so a fresh run and a cache hit return the same model.
     """
     device = resolve_device(device) if isinstance(device, str) else device
-    directory = run_directory(config, cache_dir, defense)
+    directory = run_directory(config, cache_dir, defense, start_from)
     final = directory / FINAL_WEIGHTS
+    require(start_from is None or start_from.config.model == config.model,
+            f"cannot start a {config.model!r} run from another model's weights")
+    initial = (trained_model(start_from.config, device, cache_dir, data_root, progress, start_from.defense)
+               if start_from is not None and not final.exists() else None)
     seed_everything(config.seed)
     model = create_model(config.model)
     if not final.exists():
+        if initial is not None:
+            model.load_state_dict(initial.state_dict())
         x, y = load_training_split(config, data_root, device)
         require(
             int(y.max()) < class_count(model),
@@ -77,19 +93,25 @@ def trained_model(
         described = config.to_dict()
         if defense is not None:
             described["defense"] = defense.to_dict()
+        if start_from is not None:
+            described["start_from"] = {**start_from.config.to_dict(),
+                                       "defense": (start_from.defense or Natural()).to_dict()}
         (directory / "config.json").write_text(json.dumps(described, indent=2, sort_keys=True))
-        train(model, x, y, config, device, directory, defense=defense, progress=progress)
+        train(model, x, y, config, device, directory, defense=defense, progress=progress, start_from=start_from)
         save_atomic(model.state_dict(), final)
     model.load_state_dict(load_checkpoint(final, device))
     return place_model(model, device).eval()
 
 
 def training_record(
-    config: TrainConfig, defense: Defense | None = None, cache_dir: Path | str | None = None
+    config: TrainConfig,
+    defense: Defense | None = None,
+    cache_dir: Path | str | None = None,
+    start_from: StartFrom | None = None,
 ) -> tuple[History, State]:
     """The per-epoch history and the final defense state of a cached run, on the CPU: the
     per-example state (e.g. CAT's eps_i) and the defense's learned parameters (e.g. SPROUT's β)."""
-    path = run_directory(config, cache_dir, defense) / LAST_CHECKPOINT
+    path = run_directory(config, cache_dir, defense, start_from) / LAST_CHECKPOINT
     if not path.exists():
         raise DataError(f"no training record {path}; train the model first (trained_model)")
     checkpoint = load_checkpoint(path)

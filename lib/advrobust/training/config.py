@@ -10,7 +10,7 @@ from ..errors import require
 from ..registry import lookup
 
 OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("constant", "cosine", "multistep")
+SCHEDULES = ("constant", "cosine", "multistep", "onecycle")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class TrainConfig:
     nesterov: bool = False  # Nesterov momentum for SGD (CW17 uses it)
     weight_decay: float = 0.0  # L2 penalty added to the gradient by the optimizer
     schedule: str = "constant"  # "constant" | "cosine" (per step, to 0) | "multistep" (per epoch)
+    # | "onecycle" (per step: linear warm-up from 0 to lr, then cosine to 0)
     milestones: tuple[int, ...] = ()  # multistep: after these many epochs, lr *= gamma
     gamma: float = 0.1  # multistep decay factor
     train_subset: int | None = None  # train on this many examples (seeded choice); None = all

@@ -3,12 +3,16 @@
 A defense (:class:`advrobust.defenses.Defense`) supplies the vicinal pairs (x~, y~) and the loss
 (5.4) of each batch; this loop does the rest: optimiser, learning-rate schedule, bfloat16 autocast
 and data on the device on CUDA, per-example state (e.g. CAT's eps_i) kept on the device and saved
-in checkpoints, the defense's own learned parameters (e.g. SPROUT's β) stepped by their optimiser
-after every batch and saved with it, resume, progress bar and seeds. Natural training (the default defense) is Eq. (5.4)
-with x~ = x, y~ = y and g = h = identity.
+in checkpoints, the defense's own learned parameters (e.g. SPROUT's β, Free AT's δ) stepped by
+their optimiser after every optimizer step of the model and saved with it, resume, progress bar
+and seeds. Natural training (the default defense) is Eq. (5.4) with x~ = x, y~ = y and g = h =
+identity.
 
-One epoch = ``len(x) // batch_size`` optimizer steps (at least one) over a fresh permutation; the
-last incomplete batch is dropped, so every step sees ``batch_size`` examples.
+One epoch = ``len(x) // batch_size`` batches (at least one) over a fresh permutation; the last
+incomplete batch is dropped, so every step sees ``batch_size`` examples. Each batch is replayed
+``defense.replays`` times (1 but for Free AT), each replay one forward/backward pass and one step
+of every optimizer, so an epoch takes ``replays`` optimizer steps per batch and the schedules
+count those steps.
 
 Reproducibility: epoch ``e`` draws all its randomness (shuffle order, augmentation, dropout and
 anything random inside the defense: random starts, Dirichlet labels) from streams seeded with
@@ -17,7 +21,8 @@ the uninterrupted run, and the checkpoint needs no RNG state.
 
 Learning-rate schedules are one factor per optimizer step: ``constant``; ``cosine``, annealed per
 step from ``lr`` to 0 over the whole run; ``multistep``, ``lr * gamma**k`` after the k-th milestone
-epoch.
+epoch; ``onecycle`` (Smith & Topin 2019), a linear warm-up from 0 to ``lr`` over the first
+:data:`ONECYCLE_WARMUP` of the steps, then cosine annealing to 0.
 """
 from __future__ import annotations
 
@@ -49,14 +54,32 @@ logger = logging.getLogger(__name__)
 History = dict[str, list[float]]
 
 LAST_CHECKPOINT = "last.pt"
+ONECYCLE_WARMUP = 0.25  # the fraction of a one-cycle run's steps spent warming up
 
 
-def run_key(config: TrainConfig, defense: Defense | None = None) -> str:
-    """The hash naming a training run: ``config.key()`` for natural training (so natural runs keep
-    their names), else a hash of the config's and the defense's keys."""
-    if defense is None or isinstance(defense, Natural):
+@dataclass(frozen=True)
+class StartFrom:
+    """The trained run whose final weights another run starts from instead of a random
+    initialisation: SPROUT's default start from a natural model (§5.3.4.1) and the "A+B"
+    initialisations of Figure 5.6b."""
+
+    config: TrainConfig  # the starting run's config
+    defense: Defense | None = None  # and its defense (None: natural training)
+
+    def key(self) -> str:
+        """The starting run's :func:`run_key`."""
+        return run_key(self.config, self.defense)
+
+
+def run_key(config: TrainConfig, defense: Defense | None = None, start_from: StartFrom | None = None) -> str:
+    """The hash naming a training run: ``config.key()`` for natural training from a random start
+    (so natural runs keep their names), else a hash of the config's, the defense's and the starting
+    run's keys."""
+    if (defense is None or isinstance(defense, Natural)) and start_from is None:
         return config.key()
-    text = f"{config.key()}-{defense.key()}"
+    text = f"{config.key()}-{(defense or Natural()).key()}"
+    if start_from is not None:
+        text += f"-from-{start_from.key()}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -78,15 +101,17 @@ def train(
     defense: Defense | None = None,
     progress: bool | None = None,
     stop_after_epoch: int | None = None,
+    start_from: StartFrom | None = None,
 ) -> History:
     """Train ``model`` in place with ``defense`` (default natural training) on inputs ``x``
     (N, ...) (images (N, C, H, W) in [0, 1]) with labels ``y`` (N,).
 
     With ``checkpoint_dir``, ``last.pt`` there is rewritten after every epoch (weights, optimizer,
     schedule, history and the defense's per-example state) and, if present at the start, training
-    resumes from it. ``stop_after_epoch`` ends the call once that many epochs
-    are done (the run can be continued later by calling again). ``progress``: None shows a bar only
-    on a terminal, True/False force it on/off. Returns the per-epoch history of every epoch done so
+    resumes from it. ``stop_after_epoch`` ends the call once that many epochs are done (the run can
+    be continued later by calling again). ``start_from`` names the run whose weights ``model``
+    already holds (it only enters the checkpoint's key). ``progress``: None shows a bar only on a
+    terminal, True/False force it on/off. Returns the per-epoch history of every epoch done so
     far: ``loss`` and ``accuracy`` on the training batches (on x~), ``lr`` at the epoch start,
     ``seconds``, and the defense's :meth:`~advrobust.defenses.Defense.summary` of its state.
     """
@@ -101,26 +126,27 @@ def train(
     steps_per_epoch = max(1, len(x) // config.batch_size)
     images_per_epoch = min(len(x), steps_per_epoch * config.batch_size)
     defense = defense or Natural()
-    learned = defense.learned_parameters(model, device)
-    steppers = [_Stepper.for_model(model, config, steps_per_epoch)]
+    learned = defense.learned_parameters(model, device, (min(len(x), config.batch_size), *x.shape[1:]))
+    optimizer_steps = steps_per_epoch * defense.replays  # per epoch
+    steppers = [_Stepper.for_model(model, config, optimizer_steps)]
     if learned:
-        steppers.append(_Stepper.for_defense(defense, learned, config.epochs * steps_per_epoch))
-    key = run_key(config, defense)
+        steppers.append(_Stepper.for_defense(defense, learned, config.epochs * optimizer_steps))
+    key = run_key(config, defense, start_from)
     state = defense.initial_state(len(x), device)
     history: History = {"loss": [], "accuracy": [], "lr": [], "seconds": []}
     checkpoint = checkpoint_dir / LAST_CHECKPOINT if checkpoint_dir is not None else None
-    start = 0
+    first_epoch = 0
     if checkpoint is not None and checkpoint.exists():
-        start, history, state = _resume(checkpoint, key, model, steppers, learned, device)
+        first_epoch, history, state = _resume(checkpoint, key, model, steppers, learned, device)
     end = config.epochs if stop_after_epoch is None else min(config.epochs, stop_after_epoch)
     bar = tqdm(
-        total=max(0, end - start) * steps_per_epoch,
+        total=max(0, end - first_epoch) * steps_per_epoch,
         desc=f"train {config.model}",
         unit="batch",
         disable=None if progress is None else not progress,
     )
     with bar:
-        for epoch in range(start, end):
+        for epoch in range(first_epoch, end):
             stats = _run_epoch(model, x, y, config, epoch, steps_per_epoch, defense, state, learned, steppers, bar)
             for name, value in {**stats, **defense.summary({**state, **learned})}.items():
                 history.setdefault(name, []).append(value)
@@ -149,9 +175,10 @@ def _run_epoch(
     steppers: list[_Stepper],
     bar: tqdm,
 ) -> dict[str, float]:
-    """One pass over a fresh permutation: the epoch's mean loss, accuracy, start lr and seconds.
+    """One pass over a fresh permutation, each batch replayed ``defense.replays`` times: the
+    epoch's mean loss and accuracy (over every replay), start lr and seconds.
 
-    ``state`` (per-example tensors on the device) is updated in place with the rows each batch
+    ``state`` (per-example tensors on the device) is updated in place with the rows each replay
     returns; the defense sees them beside its ``learned`` parameters, which its own stepper
     updates from the same backward pass as the model's.
     """
@@ -172,20 +199,21 @@ def _run_epoch(
         xb, yb = x[batch], y[batch]
         if config.augment:
             xb = random_crop_flip(xb, generator)
-        with autocast:
-            loss, logits, new_rows = defense.batch_loss(
-                model, xb, yb, {**{name: values[batch] for name, values in state.items()}, **learned}
-            )
-        for name, rows in new_rows.items():
-            state[name][batch] = rows.to(state[name].dtype)
-        for stepper in steppers:
-            stepper.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        for stepper in steppers:
-            stepper.step()
-        loss_sum += loss.detach().float() * len(batch)
-        correct += (logits.detach().argmax(1) == yb).sum()
-        seen += len(batch)
+        for _ in range(defense.replays):
+            with autocast:
+                loss, logits, new_rows = defense.batch_loss(
+                    model, xb, yb, {**{name: values[batch] for name, values in state.items()}, **learned}
+                )
+            for name, rows in new_rows.items():
+                state[name][batch] = rows.to(state[name].dtype)
+            for stepper in steppers:
+                stepper.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            for stepper in steppers:
+                stepper.step()
+            loss_sum += loss.detach().float() * len(batch)
+            correct += (logits.detach().argmax(1) == yb).sum()
+            seen += len(batch)
         bar.update()
     return {
         "loss": loss_sum.item() / seen,
@@ -204,6 +232,8 @@ class _Stepper:
 
     @classmethod
     def for_model(cls, model: nn.Module, config: TrainConfig, steps_per_epoch: int) -> _Stepper:
+        """The model's optimiser, its schedule spread over ``steps_per_epoch`` optimizer steps
+        per epoch (batches times replays)."""
         optimizer = _optimizer(model, config)
         return cls(optimizer, LambdaLR(optimizer, _lr_factor(config, steps_per_epoch)))
 
@@ -238,6 +268,10 @@ def _lr_factor(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], flo
     total_steps = config.epochs * steps_per_epoch
     if config.schedule == "cosine":
         return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+    if config.schedule == "onecycle":
+        warmup = max(1, round(ONECYCLE_WARMUP * total_steps))
+        return lambda step: (step + 1) / warmup if step < warmup else 0.5 * (
+            1.0 + math.cos(math.pi * min(step - warmup, total_steps - warmup) / max(1, total_steps - warmup)))
     if config.schedule == "multistep":
         return lambda step: config.gamma ** bisect.bisect_right(
             config.milestones, step // steps_per_epoch
