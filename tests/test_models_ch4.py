@@ -24,10 +24,12 @@ CH4_MODELS = {
     "vgg16_cifar": (3, 32, 32),
     "wrn34_10": (3, 32, 32),
     "resnet50_rimagenet": (3, 224, 224),
-    "small_cnn_cifar": (3, 32, 32),
+    "small_vgg_cifar": (3, 32, 32),
+    "small_vgg_cifar_half": (3, 32, 32),
 }
 DEFAULT_CLASSES = {
-    "vgg16_cifar": 10, "wrn34_10": 10, "resnet50_rimagenet": 9, "small_cnn_cifar": 10
+    "vgg16_cifar": 10, "wrn34_10": 10, "resnet50_rimagenet": 9, "small_vgg_cifar": 10,
+    "small_vgg_cifar_half": 10,
 }
 
 
@@ -73,7 +75,7 @@ def test_shapes_and_class_counts(name, shape):
     assert other.num_classes == 7 and other(torch.rand(1, *shape)).shape == (1, 7)
 
 
-@pytest.mark.parametrize("name", ["vgg16_cifar", "small_cnn_cifar", "wrn16_2"])
+@pytest.mark.parametrize("name", ["vgg16_cifar", "small_vgg_cifar", "wrn16_2"])
 def test_models_are_deterministic_under_a_seed(name):
     # WRN-34-10 is built by the same WideResNet code as the cheaper WRN-16-2
     def build() -> nn.Module:
@@ -229,20 +231,16 @@ def test_resnet50_normalises_with_the_imagenet_statistics():
     torch.testing.assert_close(model(x), expected)
 
 
-# --- the quick-profile CNN ---------------------------------------------------------------------
+# --- the quick-profile network -----------------------------------------------------------------
 
-def test_small_cnn_is_the_half_width_cw_cifar_net_without_dropout():
-    model = seeded_model("small_cnn_cifar")
-    assert [c.out_channels for c in model.modules() if isinstance(c, nn.Conv2d)] == [32, 32, 64, 64]
-    linears = [(f.in_features, f.out_features) for f in model.modules() if isinstance(f, nn.Linear)]
-    assert linears == [(64 * 5 * 5, 256), (256, 256), (256, 10)]
-    convs = [(3, 32), (32, 32), (32, 64), (64, 64)]
-    expected = sum(conv_params(c_in, c_out, 3, bias=True) for c_in, c_out in convs)
-    expected += sum(linear_params(*shape) for shape in linears)
-    assert parameter_count(model) == expected == 543_786
-    x = torch.rand(3, 3, 32, 32)
-    model.train()
-    try:
-        torch.testing.assert_close(model(x), model(x), rtol=0, atol=0)  # no active dropout
-    finally:
-        model.eval()
+@pytest.mark.parametrize(("name", "widths"), [("small_vgg_cifar", (32, 64, 128, 256)),
+                                              ("small_vgg_cifar_half", (16, 32, 64, 128))])
+def test_small_vgg_is_four_conv_bn_relu_pool_layers_and_one_linear(name, widths):
+    model = seeded_model(name)
+    assert tuple(c.out_channels for c in model.modules() if isinstance(c, nn.Conv2d)) == widths
+    assert sum(isinstance(m, nn.MaxPool2d) for m in model.modules()) == 5  # 32x32 down to 1x1
+    convs = zip((3, *widths[:-1]), widths)
+    expected = sum(conv_params(c_in, c_out, 3, bias=True) + bn_params(c_out) for c_in, c_out in convs)
+    expected += linear_params(widths[-1], 10)
+    assert parameter_count(model) == expected
+    assert model.channels_last_on_cpu

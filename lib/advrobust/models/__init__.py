@@ -13,7 +13,7 @@ from typing import Any
 from torch import nn
 
 from ..registry import create
-from .cw import CarliniWagnerCNN, cw_cifar10, cw_mnist, small_cnn_cifar
+from .cw import CarliniWagnerCNN, cw_cifar10, cw_mnist
 from .gbdt import GBDTScores, roc_auc
 from .imagenet import (
     IMAGENET_MEAN,
@@ -24,8 +24,8 @@ from .imagenet import (
 from .mlp import ToyMLP, mlp_2d
 from .normalize import CIFAR10_MEAN, CIFAR10_STD, Normalize
 from .resnet import BasicBlock, CifarResNet, resnet18_cifar
-from .vgg import VGG16_LAYOUT, CifarVGG, vgg16_cifar
-from .wide_resnet import BlockGroup, PreActBlock, WideResNet, wrn34_10
+from .vgg import SMALL_VGG_LAYOUT, VGG16_LAYOUT, CifarVGG, small_vgg_cifar, small_vgg_cifar_half, vgg16_cifar
+from .wide_resnet import WRN34_WIDTHS, BlockGroup, PreActBlock, WideResNet, wrn34_10
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
@@ -38,6 +38,7 @@ __all__ = [
     "CIFAR10_STD",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "SMALL_VGG_LAYOUT",
     "VGG16_LAYOUT",
     "BasicBlock",
     "BlockGroup",
@@ -49,6 +50,7 @@ __all__ = [
     "NormalizedImageNetNet",
     "PreActBlock",
     "ToyMLP",
+    "WRN34_WIDTHS",
     "WideResNet",
     "create_model",
     "cw_cifar10",
@@ -57,7 +59,8 @@ __all__ = [
     "resnet18_cifar",
     "resnet50_rimagenet",
     "roc_auc",
-    "small_cnn_cifar",
+    "small_vgg_cifar",
+    "small_vgg_cifar_half",
     "vgg16_cifar",
     "wrn34_10",
 ]

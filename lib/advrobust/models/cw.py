@@ -66,15 +66,3 @@ def cw_mnist(num_classes: int = 10) -> CarliniWagnerCNN:
 def cw_cifar10(num_classes: int = 10) -> CarliniWagnerCNN:
     """C&W CIFAR-10 net: conv64-conv64-pool-conv128-conv128-pool-fc256-fc256-fc10 on (3, 32, 32)."""
     return CarliniWagnerCNN(3, 32, conv_widths=(64, 128), hidden_width=256, num_classes=num_classes)
-
-
-@register("model", "small_cnn_cifar", family="image_classifier")
-def small_cnn_cifar(num_classes: int = 10) -> CarliniWagnerCNN:
-    """The ``quick``-profile stand-in for Chapter 4's VGG-16 on (3, 32, 32) CIFAR-10 images.
-
-    The conv-conv-pool-conv-conv-pool shape of the C&W CIFAR net at half its convolution widths
-    (conv32-conv32-pool-conv64-conv64-pool-fc256-fc256-fc10) and without dropout, small enough to
-    adversarially train on a CPU in minutes.
-    """
-    return CarliniWagnerCNN(3, 32, conv_widths=(32, 64), hidden_width=256,
-                            num_classes=num_classes, dropout=0.0)

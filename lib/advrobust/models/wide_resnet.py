@@ -114,3 +114,18 @@ class WideResNet(nn.Module):
 def wrn34_10(num_classes: int = 10) -> WideResNet:
     """WRN-34-10 of Madry et al./TRADES (Sec. 4.2.4.1) for (3, 32, 32) inputs, raw [0, 1] pixels."""
     return WideResNet(34, 10, num_classes=num_classes)
+
+
+WRN34_WIDTHS = (1, 2, 4, 6, 8)  # Figure 5.7's other widths: WRN-34-k, registered as "wrn34_<k>"
+
+
+def _register_wrn34(widen: int) -> None:
+    def factory(num_classes: int = 10) -> WideResNet:
+        return WideResNet(34, widen, num_classes=num_classes)
+
+    factory.__doc__ = f"WRN-34-{widen} (Figure 5.7's width {widen}; width 1 is a 34-layer ResNet)."
+    register("model", f"wrn34_{widen}", family="image_classifier")(factory)
+
+
+for _widen in WRN34_WIDTHS:
+    _register_wrn34(_widen)
