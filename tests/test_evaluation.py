@@ -108,6 +108,15 @@ def test_robust_accuracy_is_the_per_example_worst_case(subsets) -> None:
     ]
 
 
+def test_attacks_after_every_example_is_broken_run_on_nothing(subsets) -> None:
+    model, x, y, correct, a, b = subsets
+    # FGSM at eps = 1 moves every input to the far corner of [0, 1]^2 and breaks all of them, so the
+    # attacks after it run on no example (torch's split of an empty index would give one empty batch)
+    report = robust_accuracy(model, x, y, {"fgsm": FGSM(model, eps=1.0), "a": Reflect(model, 0)}, batch_size=7)
+    assert report.accuracy["fgsm"] == report.robust_accuracy == 0.0
+    assert report.max_l2["a"] == 0.0
+
+
 def test_robust_accuracy_equals_the_intersection_for_real_attacks() -> None:
     # FGSM and BIM are deterministic and treat examples independently, so the examples robust to
     # the list are exactly those robust to each attack alone.

@@ -275,8 +275,9 @@ def _check_threat_model(name: str, attack: Attack, result: AttackResult, x0: Ten
 
 
 def _chunks(indices: Tensor, batch_size: int, desc: str) -> Iterator[Tensor]:
-    """Consecutive slices of ``indices``, with a progress bar shown only in a terminal."""
-    yield from tqdm(indices.split(batch_size), desc=desc, leave=False, disable=None)
+    """Consecutive slices of ``indices`` (none when it is empty: ``split`` would give one empty
+    slice), with a progress bar shown only in a terminal."""
+    yield from tqdm(indices.split(batch_size) if indices.numel() else (), desc=desc, leave=False, disable=None)
 
 
 def _share(mask: Tensor) -> float:
