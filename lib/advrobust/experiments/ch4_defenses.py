@@ -63,11 +63,11 @@ def train_defended(
     data_root: str | Path | None = None,
     progress: bool | None = None,
 ) -> dict[Label, nn.Module]:
-    """label -> the model trained with that defense under ``config`` (default ``settings.train``),
-    from the checkpoint cache when it is there."""
-    config = config or settings.train
+    """label -> the model trained with that defense under ``config`` (default
+    ``settings.train_config(defense)``), from the checkpoint cache when it is there."""
     return {
-        label: trained_model(config, device, data_root=data_root, progress=progress, defense=defense)
+        label: trained_model(config or settings.train_config(defense), device, data_root=data_root,
+                             progress=progress, defense=defense)
         for label, defense in defenses.items()
     }
 
@@ -274,7 +274,7 @@ class EpsLevels:
 def cat_eps_levels(settings: DefenseSettings) -> EpsLevels:
     """CAT's eps_i from the training record of Table 4.2's CAT model (train it first)."""
     cat = settings.defenses["CAT"]
-    history, state = training_record(settings.train, cat)
+    history, state = training_record(settings.robust_train, cat)
     return EpsLevels(list(history["eps_mean"]), state["eps"].cpu().numpy(), cat.eps_max)  # type: ignore[attr-defined]
 
 
