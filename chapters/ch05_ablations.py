@@ -75,7 +75,9 @@ results.table(ablation.pivot(index="variant", columns="eps", values="robust_accu
 #
 # Following {cite}`kariyappa2019diversity`'s measure as the thesis uses it: for two models trained
 # with one module each, the cosine similarity of their input gradients on the same test images,
-# averaged.
+# averaged. Our single-module models all fine-tune the same natural model (the chapter's default
+# start), so their input gradients start out identical and a short run leaves them similar; the
+# thesis does not say where its single-module models start.
 
 # %%
 results.table(ch5.table_5_9(variants, settings, chapter.device, chapter.seed, profile), "table_5_9", caption=(

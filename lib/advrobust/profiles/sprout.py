@@ -163,7 +163,7 @@ def _quick(chapter4: DefenseSettings) -> SproutSettings:
         chapter4=chapter4, networks=(Network(chapter4.network, natural, robust, sprout_train),),
         sprout=SPROUT(), ablations={name: ABLATIONS[name] for name in QUICK_ABLATIONS},
         label_rules=("algorithm_9", "official_code"), sensitivity=((0.2, 0.1), (1.0, 0.01)),
-        free_at=FreeAT(eps=8 / 255, replays=8), scratch_train=replace(natural, epochs=4),
+        free_at=FreeAT(eps=8 / 255, replays=8), scratch_train=replace(natural, epochs=2),
         width_models=((0.5, "small_vgg_cifar_half"), (1.0, natural.model)), width_train=robust,
         n_eval=100, steps=20, eps_grid=(0.0, 0.01, 0.02, 0.03, 0.04, 0.06), long_steps=100, long_eps=(EPS,),
         step_sweep=(10, 20, 50, 100), restarts=(1, 3, 5, 8, 10),
@@ -171,7 +171,7 @@ def _quick(chapter4: DefenseSettings) -> SproutSettings:
         l2_budgets=(0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0),
         autoattack=AttackSpec(AutoAttack, eps=EPS, version="standard", steps=20, n_target_classes=2,
                               n_queries=200),
-        n_transfer=200, timing_images=256, timing_epochs=10, landscape_points=21, landscape_examples=8,
+        n_transfer=200, timing_images=128, timing_epochs=10, landscape_points=21, landscape_examples=8,
         n_similarity=200, masking_eps=(0.01, 0.03, 0.06, 0.12, 0.5),
         note=f"{chapter4.note}; SPROUT and its variants fine-tune the natural model for one epoch; "
              f"100 test images, shortened attacks",
