@@ -14,6 +14,7 @@ LAYERS = [
     {"errors"},
     {"runtime"},
     {"registry", "tables"},
+    {"norms"},  # Chapter 6's norm layers, built by the models
     {"data", "models"},
     {"attacks"},
     {"blackbox"},
