@@ -9,17 +9,21 @@ Each defense supplies its virtual samples x~, labels y~ and loss maps g, h per b
 ``cat`` :class:`CAT` (Algorithm 8), ``adv_ls`` and ``adp_adv`` (the ablations of Table 4.6),
 ``free_at`` :class:`FreeAT` (SNG19), ``sprout`` :class:`SPROUT` (Algorithm 9) and its one-module
 baselines ``gaussian_augmentation``, ``mixup``, ``dirichlet_ls``, ``uniform_ls`` and ``ls_ga``
-(every combination of Figure 5.5 is in :data:`ABLATIONS`).
+(every combination of Figure 5.5 is in :data:`ABLATIONS`), and Chapter 6's ``advprop``
+:class:`AdvProp` (XTG20, for ``norm_layer="dual_bn"`` models) and ``robmask`` :class:`RobMask`
+(Algorithm 10, for ``norm_layer="robmask"`` models).
 """
 from typing import Any
 
 from ..registry import create
+from .advprop import STRENGTH_DRAWS, AdvProp, draw_strength
 from .base import Defense, State, VicinalBatch, class_count, generalized_cross_entropy, one_hot
 from .cat import CAT, adp_adv, adv_ls, next_eps
 from .free_at import FreeAT, SignAscent
 from .inner import linf_ascent
 from .natural import Natural
 from .pgd_at import PGDAT
+from .robmask import MaskedBatch, RobMask
 from .sprout import (
     ABLATIONS,
     SPROUT,
@@ -43,10 +47,14 @@ __all__ = [
     "CAT",
     "PGDAT",
     "SPROUT",
+    "STRENGTH_DRAWS",
     "TRADES",
+    "AdvProp",
     "Defense",
     "FreeAT",
+    "MaskedBatch",
     "Natural",
+    "RobMask",
     "SignAscent",
     "State",
     "VicinalBatch",
@@ -56,6 +64,7 @@ __all__ = [
     "class_count",
     "create_defense",
     "dirichlet_ls",
+    "draw_strength",
     "gaussian_augmentation",
     "generalized_cross_entropy",
     "kl_divergence",

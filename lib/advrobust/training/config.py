@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ..errors import require
@@ -11,6 +11,12 @@ from ..registry import lookup
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine", "multistep", "onecycle")
+# "all": every parameter of the model trains; "norm": only its norm layers' (γ, β, RobMask's W and
+# W′; advrobust.norms.norm_parameters), the BN-only fine-tuning of thesis §6.2.1 (Table 6.1).
+TRAINABLE = ("all", "norm")
+# Fields added after runs were cached: each enters to_dict() (and so the key) only when it differs
+# from its default, so the runs cached before it keep their names.
+LATE_FIELDS = ("trainable",)
 
 
 @dataclass(frozen=True)
@@ -18,6 +24,10 @@ class TrainConfig:
     """Everything that determines the trained weights (given the data); bad values raise ConfigError.
 
     The C&W recipe (CW17) is SGD, lr 0.01, momentum 0.9, Nesterov, batch 128, 50 epochs.
+
+    :meth:`key` names a run's checkpoints. A field added after runs were cached (those in
+    :data:`LATE_FIELDS`) enters the key only when it differs from its default, so adding a field
+    never renames an existing run.
     """
 
     model: str  # registered model name, e.g. "cw_mnist"
@@ -37,6 +47,7 @@ class TrainConfig:
     augment: bool = False  # random 4-pixel crop + horizontal flip per example (for CIFAR)
     seed: int = 0  # seeds the initial weights, shuffling, augmentation and dropout
     bf16: bool = True  # bfloat16 autocast on CUDA (no effect on the CPU)
+    trainable: str = "all"  # "all" | "norm": the parameters the optimizer trains (see TRAINABLE)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "milestones", tuple(self.milestones))
@@ -69,12 +80,20 @@ class TrainConfig:
             f"train_subset must be positive or None, got {self.train_subset}",
         )
         require(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        require(
+            self.trainable in TRAINABLE,
+            f"unknown trainable {self.trainable!r}; available: {', '.join(TRAINABLE)}",
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as JSON-ready primitives (milestones as a list)."""
-        return {**asdict(self), "milestones": list(self.milestones)}
+        """The fields as JSON-ready primitives (milestones as a list), less the
+        :data:`LATE_FIELDS` that hold their default."""
+        defaults = {field.name: field.default for field in fields(self)}
+        described = {**asdict(self), "milestones": list(self.milestones)}
+        return {name: value for name, value in described.items()
+                if name not in LATE_FIELDS or value != defaults[name]}
 
     def key(self) -> str:
-        """A 12-hex-digit hash of every field: equal configs share it, any change alters it."""
+        """A 12-hex-digit hash of :meth:`to_dict`: equal configs share it, any change alters it."""
         text = json.dumps(self.to_dict(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]

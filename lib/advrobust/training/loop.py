@@ -19,6 +19,11 @@ anything random inside the defense: random starts, Dirichlet labels) from stream
 ``(config.seed, e)``. An interrupted run resumed from ``last.pt`` therefore continues exactly as
 the uninterrupted run, and the checkpoint needs no RNG state.
 
+BN-only fine-tuning (thesis §6.2.1, Table 6.1): with ``config.trainable == "norm"`` the model's
+optimizer holds only its norm layers' parameters (:func:`advrobust.norms.norm_parameters`); every
+other parameter has its gradient switched off for the call (restored after) and stays bit-identical.
+The norm layers' running statistics keep updating in train mode, as in the thesis.
+
 Learning-rate schedules are one factor per optimizer step: ``constant``; ``cosine``, annealed per
 step from ``lr`` to 0 over the whole run; ``multistep``, ``lr * gamma**k`` after the k-th milestone
 epoch; ``onecycle`` (Smith & Topin 2019), a linear warm-up from 0 to ``lr`` over the first
@@ -31,7 +36,8 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +51,7 @@ from tqdm import tqdm
 
 from ..defenses import Defense, Natural, State
 from ..errors import ConfigError, require
+from ..norms import norm_parameters
 from .augment import random_crop_flip
 from .checkpoint import load_checkpoint, save_atomic
 from .config import TrainConfig
@@ -128,7 +135,8 @@ def train(
     defense = defense or Natural()
     learned = defense.learned_parameters(model, device, (min(len(x), config.batch_size), *x.shape[1:]))
     optimizer_steps = steps_per_epoch * defense.replays  # per epoch
-    steppers = [_Stepper.for_model(model, config, optimizer_steps)]
+    trainable = _trainable_parameters(model, config)
+    steppers = [_Stepper.for_model(trainable, config, optimizer_steps)]
     if learned:
         steppers.append(_Stepper.for_defense(defense, learned, config.epochs * optimizer_steps))
     key = run_key(config, defense, start_from)
@@ -145,7 +153,7 @@ def train(
         unit="batch",
         disable=None if progress is None else not progress,
     )
-    with bar:
+    with bar, _only_trainable(model, trainable):
         for epoch in range(first_epoch, end):
             stats = _run_epoch(model, x, y, config, epoch, steps_per_epoch, defense, state, learned, steppers, bar)
             for name, value in {**stats, **defense.summary({**state, **learned})}.items():
@@ -231,10 +239,10 @@ class _Stepper:
     scheduler: LambdaLR
 
     @classmethod
-    def for_model(cls, model: nn.Module, config: TrainConfig, steps_per_epoch: int) -> _Stepper:
-        """The model's optimiser, its schedule spread over ``steps_per_epoch`` optimizer steps
-        per epoch (batches times replays)."""
-        optimizer = _optimizer(model, config)
+    def for_model(cls, parameters: list[nn.Parameter], config: TrainConfig, steps_per_epoch: int) -> _Stepper:
+        """The optimiser of the model's trained ``parameters``, its schedule spread over
+        ``steps_per_epoch`` optimizer steps per epoch (batches times replays)."""
+        optimizer = _optimizer(parameters, config)
         return cls(optimizer, LambdaLR(optimizer, _lr_factor(config, steps_per_epoch)))
 
     @classmethod
@@ -254,11 +262,36 @@ class _Stepper:
         self.scheduler.load_state_dict(state["scheduler"])
 
 
-def _optimizer(model: nn.Module, config: TrainConfig) -> Optimizer:
+def _trainable_parameters(model: nn.Module, config: TrainConfig) -> list[nn.Parameter]:
+    """The parameters ``config.trainable`` trains: all of ``model``'s, or its norm layers' only."""
+    if config.trainable == "all":
+        return list(model.parameters())
+    chosen = norm_parameters(model)
+    require(bool(chosen), f"trainable='norm': model {config.model!r} has no norm layer parameters")
+    return chosen
+
+
+@contextmanager
+def _only_trainable(model: nn.Module, trainable: list[nn.Parameter]) -> Iterator[None]:
+    """Switch off the gradient of every parameter of ``model`` outside ``trainable`` (no backward
+    work, no stale ``.grad``); every ``requires_grad`` comes back afterwards."""
+    chosen = {id(parameter) for parameter in trainable}
+    before = [(parameter, parameter.requires_grad) for parameter in model.parameters()]
+    for parameter, _ in before:
+        if id(parameter) not in chosen:
+            parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter, flag in before:
+            parameter.requires_grad_(flag)
+
+
+def _optimizer(parameters: list[nn.Parameter], config: TrainConfig) -> Optimizer:
     if config.optimizer == "adam":
-        return Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        return Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
     return SGD(
-        model.parameters(), lr=config.lr, momentum=config.momentum,
+        parameters, lr=config.lr, momentum=config.momentum,
         nesterov=config.nesterov, weight_decay=config.weight_decay,
     )
 
