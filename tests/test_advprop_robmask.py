@@ -4,6 +4,7 @@ BN-only fine-tuning (Table 6.1). Tiny synthetic data and one-convolution models 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -330,3 +331,14 @@ def test_vicinal_risk_table_lists_advprop_and_robmask():
     assert RobMask(literal_algorithm_10=True).vicinal_form().x == "PGD_pε_max(x), p ~ U[0, 1] (mask u_p)"
     assert "U[0, 1]" in AdvProp(strength_draw="batch").vicinal_form().x
     assert isinstance(tiny("dual_bn")[1], DualBatchNorm2d) and isinstance(tiny("robmask")[1], RobMaskNorm2d)
+
+
+def test_a_config_builds_its_model_with_its_norm_layer_and_names_it_in_the_key():
+    plain = TrainConfig(model="small_vgg_cifar", dataset="cifar10")
+    dual = replace(plain, norm_layer="dual_bn")
+    assert "norm_layer" not in plain.to_dict() and dual.to_dict()["norm_layer"] == "dual_bn"
+    assert dual.key() != plain.key()
+    assert any(isinstance(m, DualBatchNorm2d) for m in dual.build_model().modules())
+    assert not any(isinstance(m, DualBatchNorm2d) for m in plain.build_model().modules())
+    with pytest.raises(ConfigError, match="unknown norm_layer 'group'"):
+        replace(plain, norm_layer="group")

@@ -15,7 +15,6 @@ import pandas as pd
 import torch
 
 from ..defenses import Defense
-from ..models import create_model
 from ..runtime import device_name, seed_everything
 from ..tables import thesis_table
 from ..training import TrainConfig, load_training_split, train
@@ -31,11 +30,11 @@ def training_seconds(config: TrainConfig, defenses: Mapping[str, Defense], devic
     timed = replace(config, epochs=epochs, train_subset=images)
     x, y = load_training_split(timed, None, device)
     warm_up = replace(timed, epochs=1, train_subset=timed.batch_size)
-    train(create_model(config.model), x[: timed.batch_size], y[: timed.batch_size], warm_up, device, progress=False)
+    train(config.build_model(), x[: timed.batch_size], y[: timed.batch_size], warm_up, device, progress=False)
     seconds = {}
     for name, defense in defenses.items():
         seed_everything(config.seed)
-        model = create_model(config.model)
+        model = config.build_model()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         started = time.perf_counter()

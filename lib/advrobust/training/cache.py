@@ -19,7 +19,6 @@ from ..data import load_dataset
 from ..defenses import Defense, Natural, State
 from ..defenses.base import class_count
 from ..errors import DataError, require
-from ..models import create_model
 from ..runtime import cache_root, resolve_device, seed_everything
 from .checkpoint import load_checkpoint, save_atomic
 from .config import TrainConfig
@@ -79,7 +78,7 @@ def trained_model(
     initial = (trained_model(start_from.config, device, cache_dir, data_root, progress, start_from.defense)
                if start_from is not None and not final.exists() else None)
     seed_everything(config.seed)
-    model = create_model(config.model)
+    model = config.build_model()
     if not final.exists():
         if initial is not None:
             model.load_state_dict(initial.state_dict())

@@ -6,8 +6,11 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from torch import nn
+
 from ..errors import require
-from ..registry import lookup
+from ..norms import norm_factory
+from ..registry import create, lookup
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine", "multistep", "onecycle")
@@ -16,7 +19,7 @@ SCHEDULES = ("constant", "cosine", "multistep", "onecycle")
 TRAINABLE = ("all", "norm")
 # Fields added after runs were cached: each enters to_dict() (and so the key) only when it differs
 # from its default, so the runs cached before it keep their names.
-LATE_FIELDS = ("trainable",)
+LATE_FIELDS = ("trainable", "norm_layer")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class TrainConfig:
     seed: int = 0  # seeds the initial weights, shuffling, augmentation and dropout
     bf16: bool = True  # bfloat16 autocast on CUDA (no effect on the CPU)
     trainable: str = "all"  # "all" | "norm": the parameters the optimizer trains (see TRAINABLE)
+    norm_layer: str = "bn"  # the model's normalisation layers (advrobust.norms: "bn", "dual_bn",
+    # "robmask", "robmask_k<k>"); anything but "bn" is passed to the model's factory
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "milestones", tuple(self.milestones))
@@ -80,6 +85,7 @@ class TrainConfig:
             f"train_subset must be positive or None, got {self.train_subset}",
         )
         require(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        norm_factory(self.norm_layer)  # an unknown name is a one-line ConfigError here
         require(
             self.trainable in TRAINABLE,
             f"unknown trainable {self.trainable!r}; available: {', '.join(TRAINABLE)}",
@@ -92,6 +98,10 @@ class TrainConfig:
         described = {**asdict(self), "milestones": list(self.milestones)}
         return {name: value for name, value in described.items()
                 if name not in LATE_FIELDS or value != defaults[name]}
+
+    def build_model(self) -> nn.Module:
+        """A fresh instance of the registered model, with ``norm_layer`` where it is not "bn"."""
+        return create("model", self.model, **({} if self.norm_layer == "bn" else {"norm_layer": self.norm_layer}))
 
     def key(self) -> str:
         """A 12-hex-digit hash of :meth:`to_dict`: equal configs share it, any change alters it."""
