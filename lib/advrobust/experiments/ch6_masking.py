@@ -1,0 +1,394 @@
+"""The experiments of Chapter 6 as functions of the profile's settings: BatchNorm as adversarial
+masking (§6.2: Tables 6.1-6.2, Figures 6.1-6.2) and AdvProp / RobMask (§6.3-6.4: Tables 6.3-6.6).
+
+§6.2's four models are the standard and the adversarially trained model (at quick, the shared runs
+of Chapters 4 and 5) and each one's BN-only fine-tuning (``trainable="norm"``) started from it
+with :class:`~advrobust.training.StartFrom`. AdvProp and RobMask models have two normalisations;
+:class:`Branch` fixes one of them (AdvProp's main or auxiliary BN, RobMask's u_0 or u_1) for every
+forward, attacks included, so Table 6.5 evaluates and labels both. Every table comes back beside
+the thesis's numbers (``data/thesis/table_6_*.csv``); the claims come back as
+``[holds]`` / ``[does NOT hold]`` / ``[inconclusive]`` lines.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..data import TensorData, load_dataset
+from ..data.loading import load_if_present
+from ..defenses.base import class_count
+from ..norms import interpolate_norms, norm_mode
+from ..profiles.masking import COLUMNS, DRAMATIC, EPS, MaskingSettings
+from ..tables import beside_thesis, thesis_table
+from ..training import trained_model
+from .ch5_sprout import WhiteBox
+
+DECIMALS = 4
+STANDARD, ADV = "Standard training", "Adv. training"
+STANDARD_FT, ADV_FT = f"{STANDARD} + adv. BN fine-tuning", f"{ADV} + std. BN fine-tuning"
+# Table 6.2's blocks: (name, first model (p = 1), second model (p = 0)), the thesis's order.
+BLOCKS = ((f"{ADV} / + std. BN fine-tuning", ADV, ADV_FT), (f"{STANDARD} / + adv. BN fine-tuning", STANDARD, STANDARD_FT))
+# Table 6.5's rows: (thesis's method, branch shown, branch routing (None: a plain BN model)).
+BRANCHES = (("Adv. training", "BN", None), ("AdvProp", "main BN", {"branch": "main"}),
+            ("AdvProp", "auxiliary BN", {"branch": "aux"}), ("RobMask", "u_0 (p = 0)", {"strength": 0.0}),
+            ("RobMask", "u_1 (p = 1)", {"strength": 1.0}))
+
+
+class Branch(nn.Module):
+    """``model`` with its dual BNs routed to ``branch`` or its RobMask layers at ``strength`` for
+    every forward pass (attacks included): one of the two networks an AdvProp or RobMask model holds."""
+
+    def __init__(self, model: nn.Module, branch: str | None = None, strength: float | None = None) -> None:
+        super().__init__()
+        self.model, self.branch, self.strength = model, branch, strength
+        self.num_classes = class_count(model)
+
+    def forward(self, x: Tensor) -> Tensor:
+        with norm_mode(self.model, branch=self.branch, strength=self.strength):
+            out: Tensor = self.model(x)
+        return out
+
+
+# ------------------------------------------------------------------------------ data and §6.2's models
+
+
+def test_images(settings: MaskingSettings, n: int, device: torch.device | str, seed: int,
+                dataset: str = "cifar10") -> TensorData:
+    """``n`` test images of ``dataset``, a seeded choice."""
+    data = load_dataset(dataset, "test", device=device)
+    return data.subset(n, seed) if n < len(data.y) else data
+
+
+def masking_models(settings: MaskingSettings, device: torch.device | str) -> dict[str, nn.Module]:
+    """Table 6.1's four models: the standard and the adversarially trained one (at quick, the
+    shared runs of Chapters 4 and 5) and each one's BN-only fine-tuning with the other objective."""
+    return {
+        STANDARD: trained_model(settings.natural, device),
+        STANDARD_FT: trained_model(settings.finetune, device, defense=settings.at_defense,
+                                   start_from=settings.natural_start()),
+        ADV: trained_model(settings.robust, device, defense=settings.at_defense),
+        ADV_FT: trained_model(settings.finetune, device, start_from=settings.robust_start()),
+    }
+
+
+def accuracy_pair(box: WhiteBox, name: str, settings: MaskingSettings) -> dict[str, float]:
+    """Clean accuracy and PGD-k accuracy at ε = 8/255 of model ``name``."""
+    return {"clean": box.clean(name), "robust": box.robust(name, settings.pgd(EPS))}
+
+
+def table_6_1(box: WhiteBox, settings: MaskingSettings, profile: str) -> pd.DataFrame:
+    """Table 6.1: clean and PGD-k accuracy (ε = 8/255) of the four models, beside the thesis."""
+    ours = pd.DataFrame([{"method": name, **accuracy_pair(box, name, settings)}
+                         for name in (STANDARD, STANDARD_FT, ADV, ADV_FT)])
+    return beside_thesis(ours, thesis_table("table_6_1"), on=["method"], profile=profile).round(DECIMALS)
+
+
+def first_norm(model: nn.Module) -> _BatchNorm:
+    """The model's first BatchNorm (after its first convolution)."""
+    return next(m for m in model.modules() if isinstance(m, _BatchNorm))
+
+
+def first_norm_statistics(models: Mapping[str, nn.Module]) -> pd.DataFrame:
+    """Figure 6.1: running mean, running variance, γ and β of each model's first BN, per channel
+    (long format: model, parameter, channel, value)."""
+    rows = []
+    for name, model in models.items():
+        norm = first_norm(model)
+        values = {"running mean μ": norm.running_mean, "running variance σ²": norm.running_var,
+                  "rescaling γ": norm.weight, "rescaling β": norm.bias}
+        for parameter, tensor in values.items():
+            assert tensor is not None
+            rows += [{"model": name, "parameter": parameter, "channel": c, "value": float(v)}
+                     for c, v in enumerate(tensor.detach().cpu())]
+    return pd.DataFrame(rows)
+
+
+def relative_changes(statistics: pd.DataFrame, first: str, second: str) -> pd.Series:
+    """Per parameter of :func:`first_norm_statistics`: ‖second − first‖₂ / ‖first‖₂ over channels."""
+    wide = statistics.pivot_table(index=["parameter", "channel"], columns="model", values="value")
+    change = {parameter: float(np.linalg.norm(frame[second] - frame[first])
+                               / max(float(np.linalg.norm(frame[first])), 1e-12))
+              for parameter, frame in wide.groupby(level="parameter")}
+    return pd.Series(change, name="relative change").sort_values(ascending=False)
+
+
+def first_feature_maps(model: nn.Module, x: Tensor) -> Tensor:
+    """Figure 6.2: the feature maps after the first BN and its ReLU for the images ``x``,
+    (N, C, H, W) on the CPU."""
+    captured: list[Tensor] = []
+    handle = first_norm(model).register_forward_hook(lambda _m, _i, out: captured.append(F.relu(out).detach()))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        handle.remove()
+    return captured[0].cpu()
+
+
+def channel_changes(before: Tensor, after: Tensor, dramatic: float = DRAMATIC) -> pd.DataFrame:
+    """Per channel of two (C, H, W) feature maps of one image: the relative change
+    ‖after − before‖₂ / max(‖before‖₂, ‖after‖₂), whether it exceeds ``dramatic`` ("changed
+    dramatically"), and how: "blocked" (the map falls below 10% of its norm), "magnified" (grows
+    above 2x), else "reshaped"."""
+    b, a = before.flatten(1), after.flatten(1)
+    nb, na = b.norm(dim=1), a.norm(dim=1)
+    relative = (a - b).norm(dim=1) / torch.maximum(nb, na).clamp_min(1e-12)
+    kind = np.where(na < 0.1 * nb, "blocked", np.where(na > 2 * nb, "magnified", "reshaped"))
+    return pd.DataFrame({"channel": np.arange(len(b)), "norm_before": nb.numpy(), "norm_after": na.numpy(),
+                         "relative_change": relative.numpy(), "dramatic": (relative > dramatic).numpy(),
+                         "kind": kind})
+
+
+def interpolation(models: Mapping[str, nn.Module], data: TensorData, settings: MaskingSettings) -> pd.DataFrame:
+    """Table 6.2's measurements: per block and p, clean and PGD-k accuracy of the model whose every
+    BN has γ̂ = pγ + (1 − p)γ′, β̂ likewise (:func:`~advrobust.norms.interpolate_norms`; the first
+    model's running statistics and other weights)."""
+    rows = []
+    for block, first, second in BLOCKS:
+        for p in settings.p_grid:
+            box = WhiteBox({"mixed": interpolate_norms(models[first], models[second], p).eval()}, data)
+            rows.append({"block": block, "p": p, **accuracy_pair(box, "mixed", settings)})
+    return pd.DataFrame(rows)
+
+
+def table_6_2(ours: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """Table 6.2: :func:`interpolation` beside the thesis (p down the columns, as printed)."""
+    shown = beside_thesis(ours, thesis_table("table_6_2"), on=["block", "p"], profile=profile)
+    return shown.stack(level=[0, 1], future_stack=True).unstack("p").sort_index(axis=1, ascending=False).round(DECIMALS)
+
+
+# ------------------------------------------------------------------------------ §6.2's claims
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the chapter, measured."""
+
+    claim: str
+    status: str  # "holds" | "does NOT hold" | "inconclusive"
+    measured: str
+
+    def line(self) -> str:
+        return f"[{self.status}] {self.claim}: {self.measured}"
+
+
+def _status(holds: bool) -> str:
+    return "holds" if holds else "does NOT hold"
+
+
+def masking_claims(table_6_1_ours: pd.DataFrame, interpolated: pd.DataFrame, changes: pd.Series,
+                   tolerance: float = 0.0) -> list[Claim]:
+    """§6.2's claims read off our Table 6.1 (index: method; columns clean, robust), Table 6.2's
+    measurements (:func:`interpolation`) and Figure 6.1's :func:`relative_changes`. "Monotone"
+    allows ``tolerance`` (e.g. one test image) against the trend."""
+    t = table_6_1_ours
+    claims = [
+        Claim("adversarial BN-only fine-tuning of the standard model trades clean for robust accuracy",
+              _status(bool(t.loc[STANDARD_FT, "robust"] > t.loc[STANDARD, "robust"]
+                           and t.loc[STANDARD_FT, "clean"] < t.loc[STANDARD, "clean"])),
+              f"clean {t.loc[STANDARD, 'clean']:.3f} → {t.loc[STANDARD_FT, 'clean']:.3f}, "
+              f"robust {t.loc[STANDARD, 'robust']:.3f} → {t.loc[STANDARD_FT, 'robust']:.3f}"),
+        Claim("standard BN-only fine-tuning of the AT model trades robust for clean accuracy",
+              _status(bool(t.loc[ADV_FT, "clean"] > t.loc[ADV, "clean"]
+                           and t.loc[ADV_FT, "robust"] < t.loc[ADV, "robust"])),
+              f"clean {t.loc[ADV, 'clean']:.3f} → {t.loc[ADV_FT, 'clean']:.3f}, "
+              f"robust {t.loc[ADV, 'robust']:.3f} → {t.loc[ADV_FT, 'robust']:.3f}"),
+    ]
+    for block, frame in interpolated.groupby("block", sort=False):
+        ordered = frame.sort_values("p", ascending=False)  # p = 1 (first model) → 0 (second)
+        for column in ("clean", "robust"):
+            values = ordered[column].to_numpy()
+            steps = np.diff(values)
+            up = bool((steps >= -tolerance).all())
+            down = bool((steps <= tolerance).all())
+            claims.append(Claim(f"Table 6.2 ({block}): {column} accuracy is monotone in p", _status(up or down),
+                                " → ".join(f"{v:.3f}" for v in values)))
+    top = str(changes.index[0])
+    claims.append(Claim("Figure 6.1: γ changes most among μ, σ², γ, β of the first BN (relative L2 change)",
+                        _status(top == "rescaling γ"),
+                        ", ".join(f"{name} {value:.3f}" for name, value in changes.items())))
+    return claims
+
+
+def claim_lines(claims: Sequence[Claim]) -> str:
+    """The claims as lines for the page."""
+    return "\n".join(claim.line() for claim in claims)
+
+
+# ------------------------------------------------------------------------------ Table 6.3
+
+
+def dataset_present(dataset: str) -> bool:
+    """Whether ``dataset``'s test files are on disk (CIFAR-100 is not shipped)."""
+    return load_if_present(dataset, "test") is not None
+
+
+def generalization_model(settings: MaskingSettings, device: torch.device | str, column: str, model: str,
+                         dataset: str, epochs: int, seed: int) -> nn.Module:
+    """One Table 6.3 cell's model: natural training ("BN"), AdvProp or RobMask."""
+    return trained_model(settings.run(column, model, dataset, epochs, seed), device, defense=settings.defense(column))
+
+
+def generalization_runs(settings: MaskingSettings, device: torch.device | str, n: int,
+                        data_seed: int) -> pd.DataFrame:
+    """Table 6.3's measurements: clean accuracy (main BN / u_0) of every (architecture, dataset,
+    epochs, column, seed) run; datasets not on disk give one row with accuracy NaN and
+    ``note = "not run (data absent)"``."""
+    rows = []
+    for dataset in settings.datasets:
+        if not dataset_present(dataset):
+            rows += [{"architecture": arch, "dataset": dataset, "epochs": e, "method": column, "seed": -1,
+                      "accuracy": np.nan, "note": "not run (data absent)"}
+                     for arch, _ in settings.architectures for e in settings.epochs for column in COLUMNS]
+            continue
+        data = test_images(settings, n, device, data_seed, dataset)
+        for arch, model_name in settings.architectures:
+            for epochs in settings.epochs:
+                for column in COLUMNS:
+                    for seed in settings.seeds:
+                        model = generalization_model(settings, device, column, model_name, dataset, epochs, seed)
+                        rows.append({"architecture": arch, "dataset": dataset, "epochs": epochs, "method": column,
+                                     "seed": seed, "accuracy": WhiteBox({"m": model}, data).clean("m"), "note": ""})
+    return pd.DataFrame(rows)
+
+
+def seed_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per cell of :func:`generalization_runs`: mean accuracy over seeds, spread (max − min) and
+    the number of seeds."""
+    keys = ["architecture", "dataset", "epochs", "method"]
+    grouped = runs.groupby(keys, sort=False)["accuracy"]
+    return pd.DataFrame({"accuracy": grouped.mean(), "spread": grouped.max() - grouped.min(),
+                         "seeds": grouped.count()}).reset_index()
+
+
+def compare(summary: pd.DataFrame, better: str, worse: str, architecture: str, dataset: str,
+            epochs: int) -> Claim:
+    """Is ``better``'s mean accuracy above ``worse``'s in one Table 6.3 cell? "inconclusive" when
+    the difference is within the larger of the two seed spreads (max − min over seeds), or when a
+    single seed gives no spread."""
+    cell = summary[(summary["architecture"] == architecture) & (summary["dataset"] == dataset)
+                   & (summary["epochs"] == epochs)].set_index("method")
+    a, b = cell.loc[better], cell.loc[worse]
+    difference = float(a["accuracy"] - b["accuracy"])
+    spread = float(max(a["spread"], b["spread"]))
+    label = f"{better} above {worse} ({architecture}, {dataset}, {epochs} epochs)"
+    measured = (f"{a['accuracy']:.3f} vs {b['accuracy']:.3f}, difference {difference:+.3f}, "
+                f"seed spread {spread:.3f} over {int(min(a['seeds'], b['seeds']))} seed(s)")
+    if np.isnan(difference):
+        return Claim(label, "inconclusive", "not run (data absent)")
+    if min(a["seeds"], b["seeds"]) < 2 or abs(difference) <= spread:
+        return Claim(label, "inconclusive", measured)
+    return Claim(label, _status(difference > 0), measured)
+
+
+def table_6_3(summary: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """Table 6.3: our mean clean accuracy (± spread) beside the thesis's, one row per
+    (architecture, dataset, epochs), the three columns across."""
+    keys = ["architecture", "dataset", "epochs", "method"]
+    ours = f"ours ({profile})"
+    shown = beside_thesis(summary, thesis_table("table_6_3"), on=keys, profile=profile, values=["accuracy"])["accuracy"]
+    shown[f"spread, {ours}"] = summary.set_index(keys)["spread"]
+    shown = shown.unstack("method")
+    order = [(source, method) for source in ("thesis", ours, f"spread, {ours}") for method in COLUMNS]
+    return shown.reindex(columns=pd.MultiIndex.from_tuples(order)).round(DECIMALS)
+
+
+def generalization_claims(summary: pd.DataFrame, settings: MaskingSettings) -> list[Claim]:
+    """Table 6.3's claims for every cell run: RobMask above BN and AdvProp, AdvProp above BN."""
+    claims = []
+    for arch, _ in settings.architectures:
+        for dataset in settings.datasets:
+            for epochs in settings.epochs:
+                for better, worse in (("RobMask", "BN"), ("RobMask", "AdvProp"), ("AdvProp", "BN")):
+                    claims.append(compare(summary, better, worse, arch, dataset, epochs))
+    return claims
+
+
+# ------------------------------------------------------------------------------ Table 6.5
+
+
+def robustness_models(settings: MaskingSettings, device: torch.device | str) -> dict[tuple[str, str], nn.Module]:
+    """Table 6.5's rows: (method, branch) -> model: the AT model, and both branches of the first
+    architecture's seed-0 AdvProp and RobMask runs of Table 6.3 (longest schedule)."""
+    arch = settings.architectures[0][1]
+    epochs, seed = settings.epochs[-1], settings.seeds[0]
+    trained = {"Adv. training": trained_model(settings.robust, device, defense=settings.at_defense),
+               **{column: generalization_model(settings, device, column, arch, "cifar10", epochs, seed)
+                  for column in ("AdvProp", "RobMask")}}
+    return {(method, branch): trained[method] if routing is None else Branch(trained[method], **routing).eval()
+            for method, branch, routing in BRANCHES}
+
+
+def table_6_5(models: Mapping[tuple[str, str], nn.Module], data: TensorData, settings: MaskingSettings,
+              profile: str) -> pd.DataFrame:
+    """Table 6.5: PGD-k (step ε/5, random start) and AutoAttack accuracy at each ε of
+    ``settings.eps_levels`` (ε = 0: clean accuracy) for every (method, branch), beside the thesis's
+    rows (source "thesis"). Index (method, attack, source), columns ε in units of 1/255."""
+    box = WhiteBox({f"{m} | {b}": model for (m, b), model in models.items()}, data)
+    rows = []
+    for (method, branch) in models:
+        name = f"{method} | {branch}"
+        for eps in settings.eps_levels:
+            label = round(eps * 255)
+            clean = box.clean(name)
+            pgd = clean if eps == 0 else box.robust(name, settings.pgd(eps))
+            autoattack = clean if eps == 0 else box.robust(name, settings.autoattack.replace(eps=eps))
+            source = f"ours ({profile}): {branch}"
+            rows += [{"method": method, "attack": "PGD", "source": source, "eps_255": label, "accuracy": pgd},
+                     {"method": method, "attack": "AutoAttack", "source": source, "eps_255": label,
+                      "accuracy": autoattack}]
+    thesis = thesis_table("table_6_5").assign(source="thesis")
+    both = pd.concat([thesis, pd.DataFrame(rows)], ignore_index=True)
+    shown = both.pivot_table(index=["method", "attack", "source"], columns="eps_255", values="accuracy", sort=False)
+    return shown.round(DECIMALS)
+
+
+def robustness_claims(table: pd.DataFrame, profile: str) -> list[Claim]:
+    """Table 6.5's claims on our rows: the clean branch of AdvProp and RobMask (main BN, u_0) above
+    AT in clean accuracy; AT the most robust of every row at ε_max under AutoAttack."""
+    ours = table[table.index.get_level_values("source").str.startswith(f"ours ({profile})")]
+    clean = ours.xs("PGD", level="attack")[0]
+    auto = ours.xs("AutoAttack", level="attack")[8]
+    at_clean = float(clean.xs("Adv. training", level="method").iloc[0])
+    claims = []
+    for method, branch in (("AdvProp", "main BN"), ("RobMask", "u_0 (p = 0)")):
+        value = float(clean.loc[(method, f"ours ({profile}): {branch}")])
+        claims.append(Claim(f"{method} ({branch}) has higher clean accuracy than AT", _status(value > at_clean),
+                            f"{value:.3f} vs {at_clean:.3f}"))
+    at_auto = float(auto.xs("Adv. training", level="method").iloc[0])
+    others = {f"{m} ({s.split(': ', 1)[1]})": float(v) for (m, s), v in auto.items() if m != "Adv. training"}
+    claims.append(Claim("AT is the most robust at ε_max = 8/255 (AutoAttack)",
+                        _status(all(at_auto >= v for v in others.values())),
+                        f"AT {at_auto:.3f}; " + ", ".join(f"{k} {v:.3f}" for k, v in others.items())))
+    return claims
+
+
+# ------------------------------------------------------------------------------ Table 6.6
+
+
+def table_6_6(settings: MaskingSettings, device: torch.device | str, data: TensorData,
+              profile: str) -> pd.DataFrame:
+    """Table 6.6: clean accuracy of AdvProp, its variants and RobMask with k = 2, 3, on the first
+    architecture's longest schedule (seed 0). Rows the profile does not train are NaN beside the
+    thesis; AdvProp and RobMask (k = 2) are Table 6.3's seed-0 runs."""
+    arch = settings.architectures[0][1]
+    epochs, seed = settings.epochs[-1], settings.seeds[0]
+    base = {"AdvProp": "AdvProp", "RobMask (k = 2)": "RobMask"}
+    rows = []
+    for label, column in base.items():
+        model = generalization_model(settings, device, column, arch, "cifar10", epochs, seed)
+        rows.append({"method": label, "clean": WhiteBox({"m": model}, data).clean("m")})
+    for label, variant in settings.variants.items():
+        if label in base or variant.defense is None:
+            continue
+        config = settings.run("BN", arch, "cifar10", epochs, seed)
+        model = trained_model(replace(config, norm_layer=variant.norm_layer), device, defense=variant.defense)
+        rows.append({"method": label, "clean": WhiteBox({"m": model}, data).clean("m")})
+    return beside_thesis(pd.DataFrame(rows), thesis_table("table_6_6"), on=["method"], profile=profile).round(DECIMALS)

@@ -1,0 +1,172 @@
+"""Settings of Chapter 6: BatchNorm as adversarial masking (§6.2), AdvProp and RobMask (§6.3-6.4).
+
+``paper`` is §6.4's "Implementation Details": CIFAR-10 and CIFAR-100 on ResNet-18, DenseNet-121,
+PreAct-ResNet-18 and ResNeXt-29, SGD (momentum 0.9, weight decay 5e-4, lr 0.1 for θ, W and W′)
+with a cosine schedule, 20 and 100 epochs; PGD-7 in training (ε = 8/255, step ε/5, random start,
+cross-entropy); RobMask with k = 2 and ε_max = 8/255; evaluation with PGD-100 (step ε/5, random
+start) and the standard AutoAttack at ε = 0, 2, 4, 6, 8/255 on the whole test set. §6.2's
+ResNet-18 models (Table 6.1) are trained with the same recipe (the thesis gives no other), and the
+BN-only fine-tuning uses "the same optimizer, learning rate, learning rate scheduler and number of
+epochs", so 100 epochs.
+
+``quick`` is CIFAR-10 on the small VGG shared with Chapters 4 and 5, and it **reuses their runs**:
+§6.2's standard model is ``QUICK_NATURAL`` and its adversarially trained model is Chapter 4's
+"Adv train" (the same checkpoints). BN-only fine-tuning runs 2 epochs of the shared 20k subset;
+Table 6.3's BN / AdvProp / RobMask columns train 2 epochs of it (the schedule of ``QUICK_ROBUST``,
+3 PGD steps in training) from two seeds each, with the norm layer swapped; Table 6.6 trains
+AdvProp with a random strength and RobMask with k = 3 from seed 0. 200 test images (PGD-20) and
+the reduced AutoAttack of Chapter 4's quick columns. ``smoke`` is the same at a few dozen images.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..attacks import PGD
+from ..attacks.spec import AttackSpec
+from ..defenses import PGDAT, Defense
+from ..defenses.advprop import AdvProp
+from ..defenses.robmask import RobMask
+from ..errors import require
+from ..robustness.autoattack import AutoAttack
+from ..training import StartFrom, TrainConfig
+from .base import check_profile
+from .defenses import DefenseSettings, defenses
+
+EPS = 8 / 255  # ε_max: the training budget and Table 6.1/6.2's robust accuracy
+EPS_LEVELS = tuple(e / 255 for e in (0, 2, 4, 6, 8))  # Table 6.5's columns
+P_GRID = (1.0, 0.8, 0.6, 0.4, 0.2, 0.0)  # Table 6.2's interpolation weights, as printed
+COLUMNS = ("BN", "AdvProp", "RobMask")  # Table 6.3's columns
+NORM_LAYERS = {"BN": "bn", "AdvProp": "dual_bn", "RobMask": "robmask"}  # -> TrainConfig.norm_layer
+# Figure 6.2: a channel "changed dramatically" when the L2 norm of its change is more than this
+# fraction of the larger of its two maps' L2 norms (the thesis does not define it).
+DRAMATIC = 0.5
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A row of Table 6.6: the norm layer and the defense of its run."""
+
+    norm_layer: str  # "dual_bn", "robmask", "robmask_k3"
+    defense: Defense | None  # None: not implemented (shown as the thesis prints it)
+
+
+@dataclass(frozen=True)
+class MaskingSettings:
+    """Chapter 6 at one profile."""
+
+    chapter4: DefenseSettings  # Chapter 4's settings (quick/smoke reuse its natural and AT runs)
+    network: str  # §6.2's network as the pages name it (thesis: ResNet-18)
+    natural: TrainConfig  # §6.2's standard model
+    robust: TrainConfig  # §6.2's adversarially trained model (and Table 6.5's "Adv. training")
+    at_defense: Defense  # its defense (quick: Chapter 4's "Adv train", the same checkpoint)
+    finetune: TrainConfig  # Table 6.1's BN-only fine-tuning (trainable="norm"), both directions
+    generalization: TrainConfig  # Table 6.3's run; the model, norm layer, dataset, epochs, seed vary
+    architectures: tuple[tuple[str, str], ...]  # Table 6.3's rows: (thesis's name, registered model)
+    datasets: tuple[str, ...]  # Table 6.3's column groups (CIFAR-100 runs only where it is on disk)
+    epochs: tuple[int, ...]  # Table 6.3's epoch rows (thesis: 20 and 100)
+    seeds: tuple[int, ...]  # seeds of every Table 6.3 cell; the spread decides "inconclusive"
+    advprop: AdvProp  # Table 6.3's AdvProp column (PGD-7, ε = 8/255, step ε/5)
+    robmask: RobMask  # Table 6.3's RobMask column (k = 2, ε_max = 8/255)
+    variants: dict[str, Variant]  # Table 6.6's rows that this profile trains (others: thesis only)
+    n_eval: int  # test images of every accuracy (thesis: 10,000)
+    pgd_steps: int  # PGD-k of Tables 6.1, 6.2 and 6.5 (thesis: PGD-100 in Table 6.5)
+    autoattack: AttackSpec[AutoAttack]  # Table 6.5's AutoAttack (at eps = 8/255; other levels replace eps)
+    p_grid: tuple[float, ...] = P_GRID  # Table 6.2
+    eps_levels: tuple[float, ...] = EPS_LEVELS  # Table 6.5
+    note: str = field(default="")  # what this profile changes, for the pages
+
+    def __post_init__(self) -> None:
+        require(self.finetune.trainable == "norm", "Table 6.1's fine-tuning trains the norm layers only")
+        require(self.p_grid[0] == 1.0 and self.p_grid[-1] == 0.0, "p_grid must run from 1 to 0")
+        require(self.eps_levels[0] == 0 and abs(self.eps_levels[-1] - EPS) < 1e-12, "eps_levels: 0 ... 8/255")
+        require(len(self.seeds) >= 1 and len(self.architectures) >= 1, "need a seed and an architecture")
+
+    # ---------------------------------------------------------------- §6.2's four models
+
+    def natural_start(self) -> StartFrom:
+        """The standard model, as the start of its adversarial BN-only fine-tuning."""
+        return StartFrom(self.natural)
+
+    def robust_start(self) -> StartFrom:
+        """The adversarially trained model, as the start of its standard BN-only fine-tuning."""
+        return StartFrom(self.robust, self.at_defense)
+
+    # ---------------------------------------------------------------- Table 6.3's runs
+
+    def run(self, column: str, model: str, dataset: str, epochs: int, seed: int) -> TrainConfig:
+        """The training run of one Table 6.3 cell (``column`` "BN", "AdvProp" or "RobMask")."""
+        return replace(self.generalization, model=model, dataset=dataset, epochs=epochs, seed=seed,
+                       norm_layer=NORM_LAYERS[column])
+
+    def defense(self, column: str) -> Defense | None:
+        """Table 6.3's defense of ``column`` (None: natural training, the "BN" column)."""
+        return {"BN": None, "AdvProp": self.advprop, "RobMask": self.robmask}[column]
+
+    def pgd(self, eps: float, steps: int | None = None) -> AttackSpec[PGD]:
+        """The evaluation's PGD-k (§6.4): step ε/5, random start, untargeted cross-entropy."""
+        return AttackSpec(PGD, eps=eps, alpha=eps / 5, steps=steps or self.pgd_steps, random_start=True, seed=0)
+
+    def describe(self) -> str:
+        """One line for the pages."""
+        return f"{self.chapter4.dataset}, {self.network}, ε = 8/255" + (f" ({self.note})" if self.note else "")
+
+
+def _paper(chapter4: DefenseSettings) -> MaskingSettings:
+    resnet = TrainConfig(model="resnet18_cifar", dataset="cifar10", epochs=100, batch_size=128, optimizer="sgd",
+                         lr=0.1, momentum=0.9, weight_decay=5e-4, schedule="cosine", augment=True, seed=0)
+    at = PGDAT(eps=EPS, alpha=EPS / 5, steps=7)
+    advprop, robmask = AdvProp(eps=EPS, steps=7), RobMask(eps_max=EPS, steps=7)
+    return MaskingSettings(
+        chapter4=chapter4, network="ResNet-18", natural=resnet, robust=resnet, at_defense=at,
+        finetune=replace(resnet, trainable="norm"), generalization=resnet,
+        architectures=(("ResNet-18", "resnet18_cifar"), ("DenseNet-121", "densenet121_cifar"),
+                       ("Preact-18", "preact_resnet18_cifar"), ("ResNeXt-29", "resnext29_cifar")),
+        datasets=("cifar10", "cifar100"), epochs=(20, 100), seeds=(0,), advprop=advprop, robmask=robmask,
+        variants={"AdvProp": Variant("dual_bn", advprop),
+                  "with random perturbation strength": Variant("dual_bn", replace(advprop, strength_draw="batch")),
+                  "with 2 auxiliary BNs": Variant("dual_bn", None),
+                  "RobMask (k = 2)": Variant("robmask", robmask), "RobMask (k = 3)": Variant("robmask_k3", robmask)},
+        n_eval=10_000, pgd_steps=100, autoattack=AttackSpec(AutoAttack, eps=EPS, version="standard"),
+    )
+
+
+def _quick(chapter4: DefenseSettings) -> MaskingSettings:
+    steps = chapter4.defenses["Adv train"].steps  # type: ignore[attr-defined]  # 3 at quick
+    # AdvProp and RobMask with the thesis's step ε/5 and Chapter 4's quick number of PGD steps.
+    advprop, robmask = AdvProp(eps=EPS, steps=steps), RobMask(eps_max=EPS, steps=steps)
+    return MaskingSettings(
+        chapter4=chapter4, network="small VGG (quick stand-in for ResNet-18)", natural=chapter4.train, robust=chapter4.robust_train,
+        at_defense=chapter4.defenses["Adv train"],
+        finetune=replace(chapter4.robust_train, trainable="norm", epochs=2),
+        generalization=chapter4.robust_train,
+        architectures=(("small VGG", chapter4.train.model),), datasets=("cifar10",),
+        epochs=(chapter4.robust_train.epochs,), seeds=(0, 1), advprop=advprop, robmask=robmask,
+        variants={"with random perturbation strength": Variant("dual_bn", replace(advprop, strength_draw="batch")),
+                  "RobMask (k = 3)": Variant("robmask_k3", robmask)},
+        n_eval=200, pgd_steps=20, autoattack=chapter4.columns.autoattack,
+        note=f"small VGG on {chapter4.train.train_subset:,} CIFAR-10 training images: Chapter 4's natural and "
+             f"'Adv train' models, BN-only fine-tuning 2 epochs, Table 6.3's runs {chapter4.robust_train.epochs} "
+             f"epochs with {steps} PGD steps from two seeds; 200 test images, PGD-20 and reduced AutoAttack",
+    )
+
+
+def _smoke(chapter4: DefenseSettings) -> MaskingSettings:
+    quick = _quick(chapter4)
+    return replace(
+        quick, finetune=replace(chapter4.robust_train, trainable="norm", epochs=1),
+        generalization=chapter4.robust_train, epochs=(chapter4.robust_train.epochs,),
+        advprop=replace(quick.advprop, steps=1), robmask=replace(quick.robmask, steps=1),
+        variants={"RobMask (k = 3)": Variant("robmask_k3", replace(quick.robmask, steps=1))},
+        n_eval=24, pgd_steps=3, autoattack=chapter4.columns.autoattack,
+        note=chapter4.note,
+    )
+
+
+def masking(profile: str, data_root: str | Path | None = None) -> MaskingSettings:
+    """Settings of Chapter 6 at ``profile``, on Chapter 4's settings at the same profile."""
+    profile = check_profile(profile)
+    chapter4 = defenses(profile, data_root)
+    require(chapter4.dataset == "cifar10", "Chapter 6 needs CIFAR-10: put cifar-10-batches-py in the data "
+                                           "directory (see the README, Data)")
+    return {"paper": _paper, "quick": _quick, "smoke": _smoke}[profile](chapter4)

@@ -1,0 +1,164 @@
+"""Chapter 6's settings and experiments (advrobust.profiles.masking, advrobust.experiments.ch6_masking):
+quick reuses the shared natural and AT runs, the claims read the right cells, differences within
+the seed spread are "inconclusive", AutoAttack is never weaker than PGD on a RobMask model, and
+both pages run at smoke."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from advrobust.data import load_dataset
+from advrobust.defenses.robmask import RobMask
+from advrobust.experiments import ch6_masking as ch6
+from advrobust.experiments.ch5_sprout import WhiteBox
+from advrobust.models import create_model
+from advrobust.profiles.defenses import QUICK_NATURAL, QUICK_ROBUST, defenses
+from advrobust.profiles.masking import EPS, masking
+from advrobust.training import TrainConfig, run_directory, train
+
+CPU = torch.device("cpu")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_reuses_the_shared_natural_and_at_runs():
+    quick, chapter4 = masking("quick"), defenses("quick")
+    assert quick.natural == QUICK_NATURAL and quick.robust == QUICK_ROBUST == chapter4.robust_train
+    assert run_directory(quick.natural) == run_directory(chapter4.train)
+    at = chapter4.defenses["Adv train"]
+    assert run_directory(quick.robust, defense=quick.at_defense) == run_directory(chapter4.robust_train, defense=at)
+    assert quick.finetune.trainable == "norm" and quick.finetune.epochs == 2
+    assert quick.seeds == (0, 1) and quick.datasets == ("cifar10",) and 100 <= quick.n_eval <= 200
+    assert quick.advprop.steps == 3 and quick.robmask.steps == 3 and quick.robmask.eps_max == EPS
+    assert quick.run("RobMask", QUICK_NATURAL.model, "cifar10", 2, 1).norm_layer == "robmask"
+    assert quick.run("AdvProp", QUICK_NATURAL.model, "cifar10", 2, 0).norm_layer == "dual_bn"
+    start = run_directory(quick.finetune, defense=quick.at_defense, start_from=quick.natural_start())
+    assert "-from-natural-" in start.name
+
+
+def test_paper_is_section_6_4():
+    paper = masking("paper")
+    assert paper.natural.model == "resnet18_cifar" and paper.natural.schedule == "cosine"
+    assert (paper.natural.lr, paper.natural.momentum, paper.natural.weight_decay) == (0.1, 0.9, 5e-4)
+    assert paper.epochs == (20, 100) and paper.datasets == ("cifar10", "cifar100")
+    assert [a for a, _ in paper.architectures] == ["ResNet-18", "DenseNet-121", "Preact-18", "ResNeXt-29"]
+    assert paper.advprop.steps == 7 and abs(paper.advprop.step_fraction - 0.2) < 1e-12
+    assert paper.finetune.epochs == 100 and paper.pgd_steps == 100 and paper.n_eval == 10_000
+
+
+def table_6_1_ours(standard=(0.9, 0.0), standard_ft=(0.6, 0.2), adv=(0.7, 0.4), adv_ft=(0.85, 0.1)):
+    rows = {ch6.STANDARD: standard, ch6.STANDARD_FT: standard_ft, ch6.ADV: adv, ch6.ADV_FT: adv_ft}
+    return pd.DataFrame(rows, index=["clean", "robust"]).T
+
+
+def interpolation_rows(clean_at=(0.7, 0.75, 0.8), robust_at=(0.4, 0.3, 0.1)):
+    block_at, block_st = ch6.BLOCKS[0][0], ch6.BLOCKS[1][0]
+    rows = [{"block": block_at, "p": p, "clean": c, "robust": r}
+            for p, c, r in zip((1.0, 0.5, 0.0), clean_at, robust_at, strict=True)]
+    rows += [{"block": block_st, "p": p, "clean": c, "robust": r}
+             for p, c, r in zip((1.0, 0.5, 0.0), (0.9, 0.7, 0.6), (0.0, 0.1, 0.2), strict=True)]
+    return pd.DataFrame(rows)
+
+
+def test_masking_claims_read_the_right_cells():
+    changes = pd.Series({"rescaling γ": 0.8, "rescaling β": 0.1, "running mean μ": 0.01})
+    lines = [c.line() for c in ch6.masking_claims(table_6_1_ours(), interpolation_rows(), changes)]
+    assert all(line.startswith("[holds]") for line in lines), lines
+    bad = ch6.masking_claims(table_6_1_ours(adv_ft=(0.65, 0.1)), interpolation_rows(clean_at=(0.7, 0.8, 0.75)),
+                             pd.Series({"rescaling β": 0.9, "rescaling γ": 0.1}))
+    status = {c.claim: c.status for c in bad}
+    assert status["standard BN-only fine-tuning of the AT model trades robust for clean accuracy"] == "does NOT hold"
+    assert status[f"Table 6.2 ({ch6.BLOCKS[0][0]}): clean accuracy is monotone in p"] == "does NOT hold"
+    assert status[f"Table 6.2 ({ch6.BLOCKS[0][0]}): robust accuracy is monotone in p"] == "holds"
+    assert bad[-1].status == "does NOT hold"  # β, not γ, changed most
+    # one image against the trend is tolerated when asked
+    tolerant = ch6.masking_claims(table_6_1_ours(), interpolation_rows(clean_at=(0.7, 0.8, 0.795)), changes,
+                                  tolerance=0.01)
+    assert all(c.status == "holds" for c in tolerant)
+
+
+def summary_rows(bn, advprop, robmask):
+    rows = [{"architecture": "A", "dataset": "cifar10", "epochs": 2, "method": m, "seed": s, "accuracy": v,
+             "note": ""} for m, values in (("BN", bn), ("AdvProp", advprop), ("RobMask", robmask))
+            for s, v in enumerate(values)]
+    return ch6.seed_summary(pd.DataFrame(rows))
+
+
+def test_differences_within_the_seed_spread_are_inconclusive():
+    summary = summary_rows(bn=(0.60, 0.64), advprop=(0.61, 0.62), robmask=(0.70, 0.71))
+    assert summary.set_index("method").loc["BN", "spread"] == pytest.approx(0.04)
+    assert ch6.compare(summary, "AdvProp", "BN", "A", "cifar10", 2).status == "inconclusive"  # 0.005 < 0.04
+    assert ch6.compare(summary, "RobMask", "BN", "A", "cifar10", 2).status == "holds"  # 0.085 > 0.04
+    assert ch6.compare(summary, "BN", "RobMask", "A", "cifar10", 2).status == "does NOT hold"
+    single = summary_rows(bn=(0.5,), advprop=(0.6,), robmask=(0.9,))
+    assert ch6.compare(single, "RobMask", "BN", "A", "cifar10", 2).status == "inconclusive"  # one seed
+
+
+def table_6_5_rows(at_clean=0.7, at_auto=0.4, advprop=(0.8, 0.35), robmask=(0.85, 0.3)):
+    index, values = [], []
+    for method, branch, (clean, auto) in (("Adv. training", "BN", (at_clean, at_auto)),
+                                          ("AdvProp", "main BN", advprop), ("AdvProp", "auxiliary BN", (0.6, 0.38)),
+                                          ("RobMask", "u_0 (p = 0)", robmask), ("RobMask", "u_1 (p = 1)", (0.6, 0.39))):
+        for attack in ("PGD", "AutoAttack"):
+            index.append((method, attack, f"ours (smoke): {branch}"))
+            values.append({0: clean, 8: auto + (0.02 if attack == "PGD" else 0.0)})
+        index.append((method, "PGD", "thesis"))
+        values.append({0: 0.0, 8: 0.99})  # the thesis's rows must not be read
+    return pd.DataFrame(values, index=pd.MultiIndex.from_tuples(index, names=["method", "attack", "source"]))
+
+
+def test_robustness_claims_read_our_rows_and_both_branches():
+    claims = ch6.robustness_claims(table_6_5_rows(), "smoke")
+    assert [c.status for c in claims] == ["holds", "holds", "holds"]
+    assert "RobMask (u_1 (p = 1)) 0.390" in claims[-1].measured
+    claims = ch6.robustness_claims(table_6_5_rows(at_clean=0.82, at_auto=0.385), "smoke")
+    assert [c.status for c in claims] == ["does NOT hold", "holds", "does NOT hold"]  # u_1 0.39 > AT 0.385
+
+
+def test_autoattack_is_never_weaker_than_pgd_on_a_trained_robmask_model():
+    data = load_dataset("cifar10", "train").subset(256, seed=0)
+    test = load_dataset("cifar10", "test").subset(32, seed=1)
+    torch.manual_seed(0)
+    model = create_model("small_vgg_cifar", norm_layer="robmask")
+    config = TrainConfig(model="small_vgg_cifar", dataset="cifar10", epochs=1, batch_size=64, optimizer="sgd",
+                         lr=0.05, momentum=0.9, schedule="onecycle", norm_layer="robmask")
+    train(model, data.x, data.y, config, CPU, defense=RobMask(steps=1), progress=False)
+    smoke = masking("smoke")
+    for strength in (0.0, 1.0):
+        box = WhiteBox({"m": ch6.Branch(model.eval(), strength=strength).eval()}, test)
+        assert box.robust("m", smoke.autoattack) <= box.robust("m", smoke.pgd(EPS, 10))
+
+
+def test_branch_routes_every_forward_and_channel_changes_flags_blocked_maps():
+    torch.manual_seed(0)
+    model = create_model("small_vgg_cifar", norm_layer="robmask").eval()
+    with torch.no_grad():
+        for layer in model.modules():
+            if hasattr(layer, "w_gamma"):
+                layer.w_gamma[:, 1] = 0.0  # u_1 blocks every channel
+    x = torch.rand(2, 3, 32, 32)
+    assert not torch.equal(ch6.Branch(model, strength=1.0)(x), ch6.Branch(model, strength=0.0)(x))
+    before = torch.ones(3, 4, 4)
+    after = torch.stack([torch.ones(4, 4), torch.zeros(4, 4), 3 * torch.ones(4, 4)])
+    changes = ch6.channel_changes(before, after)
+    assert list(changes["dramatic"]) == [False, True, True]
+    assert list(changes["kind"]) == ["reshaped", "blocked", "magnified"]
+    assert np.isclose(changes["relative_change"][2], 2 / 3)
+
+
+@pytest.mark.parametrize("page", ["ch06_adversarial_masking", "ch06_robmask"])
+def test_page_runs_at_smoke(page, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    bin_dir = Path(sys.executable).parent
+    notebook = tmp_path / "x.ipynb"
+    subprocess.run([str(bin_dir / "jupytext"), "--to", "ipynb", "-o", str(notebook), str(ROOT / "chapters" / f"{page}.py")],
+                   check=True, env=env, cwd=tmp_path, capture_output=True)
+    subprocess.run([str(bin_dir / "papermill"), str(notebook), str(tmp_path / "out.ipynb"), "-p", "profile", "smoke",
+                    "-p", "device", "cpu", "-p", "results_dir", str(tmp_path / "results")],
+                   check=True, env=env, cwd=tmp_path, capture_output=True)
+    assert any((tmp_path / "results").iterdir())
