@@ -28,8 +28,9 @@
 # * **Gaussian augmentation**: $x \leftarrow x + \mathcal N(0, \Delta^2 I)$, $\Delta = 0.1$;
 # * **mixup** {cite}`zhang2018mixup`: $\tilde x = (1-\lambda) x_i + \lambda x_j$ and the same for
 #   the labels, $\lambda \sim \mathrm{Beta}(a, a)$, $a = 0.2$;
-# * **self-progressing Dirichlet label smoothing**: $\tilde y \sim \mathrm{Dirichlet}((1-\alpha) y
-#   + \alpha\beta)$, $\alpha = 0.01$, where $\beta \in \mathbb R^K_+$ is *learned* by one step of
+# * **self-progressing Dirichlet label smoothing**:
+#   $\tilde y \sim \mathrm{Dirichlet}((1-\alpha) y + \alpha\beta)$, $\alpha = 0.01$, where
+#   $\beta \in \mathbb R^K_+$ is *learned* by one step of
 #   gradient **ascent** per batch through the reparameterised sample {cite}`figurnov2018implicit`:
 #   $\min_\theta \max_\beta$ of the vicinal risk (5.8).
 #
