@@ -20,7 +20,7 @@ import pytest
 import torch
 import torchvision.transforms.functional as PIL_TF
 import torchvision.transforms.v2.functional as TF
-from _attack_fixtures import D, binary_linear, multiclass_linear
+from _attack_fixtures import D, _linear, binary_linear, multiclass_linear
 from advrobust.attacks import PGD, AttackResult, CarliniWagnerL2
 from advrobust.errors import ConfigError
 from advrobust.experiments.ch5_scores import AXES, MEASURED, radar_scores
@@ -69,14 +69,6 @@ class Quantize(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.round(x * 255) / 255
-
-
-def linear(weight: Tensor, bias: Tensor) -> nn.Linear:
-    model = nn.Linear(weight.shape[1], weight.shape[0])
-    with torch.no_grad():
-        model.weight.copy_(weight)
-        model.bias.copy_(bias)
-    return model
 
 
 # ------------------------------------------------------------------------ invariance (Table 5.4)
@@ -150,14 +142,14 @@ def test_a_model_against_itself_has_cosine_one() -> None:
 
 def test_a_model_with_the_opposite_gradient_has_cosine_minus_one() -> None:
     case = binary_linear(DISTANCES)
-    negated = linear(-case.model.weight.detach(), -case.model.bias.detach())
+    negated = _linear(-case.model.weight.detach(), -case.model.bias.detach())
     assert gradient_cosine(case.model, negated, case.x, case.y) == pytest.approx(-1.0, abs=1e-9)
 
 
 def test_two_linear_models_have_the_cosine_of_their_weight_differences() -> None:
     g = torch.Generator().manual_seed(3)
     weights = [torch.randn(2, D, generator=g) for _ in range(2)]
-    models = [linear(w, torch.randn(2, generator=g)) for w in weights]
+    models = [_linear(w, torch.randn(2, generator=g)) for w in weights]
     x = torch.rand(9, D, generator=g)
     y = torch.randint(0, 2, (9,), generator=g)
     u, v = (w[1] - w[0] for w in weights)
@@ -169,7 +161,7 @@ def test_two_linear_models_have_the_cosine_of_their_weight_differences() -> None
 def test_similarity_table_has_every_pair_once_and_leaves_inputs_and_modes_alone() -> None:
     case = multiclass_linear()
     g = torch.Generator().manual_seed(1)
-    models = {name: linear(torch.randn(10, D, generator=g), torch.zeros(10)) for name in ("Dirichlet LS", "Mixup", "GA")}
+    models = {name: _linear(torch.randn(10, D, generator=g), torch.zeros(10)) for name in ("Dirichlet LS", "Mixup", "GA")}
     models["GA"].train()
     x, y = case.x.clone(), case.y.clone()
     table = gradient_similarity_table(models, x, y, batch_size=3)
@@ -334,7 +326,11 @@ def test_radar_figure_draws_one_panel_per_method_with_ours_and_the_thesis_s() ->
 
 
 def test_beta_matrix_ablation_and_curve_figures() -> None:
-    from advrobust.plotting.sprout import accuracy_curves_figure, ablation_figure, beta_matrix_figure
+    from advrobust.plotting.sprout import (
+        ablation_figure,
+        accuracy_curves_figure,
+        beta_matrix_figure,
+    )
 
     names = ["airplane", "auto", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     figure = beta_matrix_figure(np.linspace(0.5, 1.5, 10), names)
