@@ -78,7 +78,7 @@ from advrobust.experiments.setup import setup_chapter
 from advrobust.plotting.defenses import loss_landscape_figure
 from advrobust.plotting.sprout import accuracy_curves_figure, radar_figure
 from advrobust.profiles.sprout import EPS, EVAL_STEP, sprout
-from advrobust.tables import thesis_table
+from advrobust.tables import beside_thesis, thesis_table
 
 chapter = setup_chapter(profile, device, seed, results_dir)
 results = chapter.results
@@ -256,9 +256,10 @@ results.table(table_5_5(seconds, chapter.device, profile, settings.timing_images
 # %%
 ours_5_6 = ch5.table_5_6(box, settings, cw, invariance, seconds, profile)
 axes, thesis_axes = ch5.radar(ours_5_6)
-results.table(ours_5_6.set_index("method").round(ch5.DECIMALS), "table_5_6", caption=(
-    f"Table 5.6, ours ({profile}): clean, PGD-{settings.steps} at ε = {EPS}, C&W-L2 accuracy at L2 ≤ {ch5.CW_BUDGET}, "
-    "contrast accuracy and training seconds. The thesis's is data/thesis/table_5_6.csv."))
+results.table(beside_thesis(ours_5_6, thesis_table("table_5_6"), on=["method"], profile=profile).round(ch5.DECIMALS),
+              "table_5_6", caption=(
+    f"Table 5.6, thesis (VGG-16; GTX 1080 seconds) beside ours: clean, PGD-{settings.steps} at ε = {EPS}, C&W-L2 "
+    f"accuracy at L2 ≤ {ch5.CW_BUDGET}, contrast accuracy and training seconds (ours: the device of Table 5.5)."))
 results.figure(radar_figure(axes, thesis_axes), "figure_5_1", caption=(
     "Figure 5.1: each axis divided by the best method's value (scalability: fastest time / time); ours "
     "solid, the thesis's dashed (re-derived from its Table 5.6), mean scores in the titles."))
