@@ -7,7 +7,16 @@
 
 Files live under :func:`data_root` (``$ADVROBUST_DATA``, else ``<repo>/data/raw``).
 """
-from . import cifar, higgs, mnist  # registers "cifar10", "cifar100", "higgs" and "mnist"
+from . import agnews, cifar, higgs, mnist  # registers their datasets
+from .agnews import (
+    LabelledTexts,
+    character_data,
+    character_lengths,
+    decode_characters,
+    encode_characters,
+    load_ag_news,
+    replace_characters,
+)
 from .files import data_root
 from .imagenet import (
     RESTRICTED_IMAGENET_CLASSES,
@@ -16,15 +25,41 @@ from .imagenet import (
     restricted_imagenet_folder,
 )
 from .loading import load_dataset
+from .summarization import load_duc, load_gigaword
 from .tensors import TensorData, pad_sequences
+from .text import ParallelCorpus, TextStatistics, sequence_pairs, text_statistics
+from .translation import load_multi30k, load_wmt15
+from .vocab import Vocabulary
+
+# The class names of each labelled image/tabular/text dataset, for models sized by their dataset.
+CLASS_NAMES: dict[str, tuple[str, ...]] = {"mnist": mnist.CLASSES, "cifar10": cifar.CIFAR10_CLASSES,
+                                           "cifar100": cifar.CIFAR100_CLASSES, "higgs": higgs.CLASSES,
+                                           "ag_news": agnews.CLASSES}
 
 __all__ = [
+    "CLASS_NAMES",
+    "LabelledTexts",
+    "ParallelCorpus",
     "RESTRICTED_IMAGENET_CLASSES",
     "RestrictedImageNet",
     "TensorData",
+    "TextStatistics",
+    "Vocabulary",
     "pad_sequences",
+    "character_data",
+    "character_lengths",
     "data_root",
+    "decode_characters",
+    "encode_characters",
     "imagenet_folder",
+    "load_ag_news",
     "load_dataset",
+    "load_duc",
+    "load_gigaword",
+    "load_multi30k",
+    "load_wmt15",
+    "replace_characters",
     "restricted_imagenet_folder",
+    "sequence_pairs",
+    "text_statistics",
 ]
