@@ -3,6 +3,7 @@ Algorithm 10) on RobMask models, AdvProp as RobMask with k = 2 and p frozen at 1
 BN-only fine-tuning (Table 6.1). Tiny synthetic data and one-convolution models only."""
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import replace
 from typing import Any
@@ -144,6 +145,38 @@ def test_advprop_loss_is_half_the_clean_main_plus_adversarial_auxiliary_cross_en
     for ours, reference in ((model[1], main[1]), (model[1].aux_bn, aux[1])):
         torch.testing.assert_close(ours.running_mean, reference.running_mean)
         torch.testing.assert_close(ours.running_var, reference.running_var)
+
+
+def test_advprop_with_two_auxiliary_bns_trains_each_radius_through_its_own_bn():
+    """Table 6.6's "with 2 auxiliary BNs": PGD at 8/255 through aux, at 4/255 through aux2, the
+    loss the mean of the three cross-entropies."""
+    model, (x, y) = tiny("dual_bn_aux2").train(), data()
+    dual = model[1]
+    with torch.no_grad():  # three different BNs
+        for j, bn in enumerate((dual, dual.auxiliary(1), dual.auxiliary(2))):
+            bn.weight.copy_(torch.linspace(0.5, 1.5, 4) * (j + 1))
+            bn.bias.copy_(torch.linspace(-0.2, 0.2, 4) * (j - 1))
+    branches = spy(dual, "branch")
+    defense = AdvProp(steps=2, extra_eps=(4 / 255,))
+    torch.manual_seed(3)
+    batch = defense.vicinal(model, x, y, {})
+    assert branches == [("aux", False)] * 2 + [("aux2", False)] * 2
+    assert len(batch.extra) == 1 and (batch.extra[0] - x).abs().max() <= 4 / 255 + 1e-7
+    assert (batch.x - x).abs().max() > 4 / 255  # the first example uses the whole 8/255
+    evaluated = []
+    for branch in ("main", "aux", "aux2"):
+        copy_of = copy.deepcopy(model).train()
+        copy_of[1].branch = branch
+        evaluated.append(copy_of)
+    losses, logits = defense.per_example_loss(model, x, y, batch)
+    assert branches[4:] == [("main", True), ("aux", True), ("aux2", True)]
+    expected = (ce(evaluated[0](x), y) + ce(evaluated[1](batch.x), y) + ce(evaluated[2](batch.extra[0]), y)) / 3
+    torch.testing.assert_close(losses, expected)
+    torch.testing.assert_close(logits, evaluated[1](batch.x))
+    assert "PGD_4/255(x) (aux2 BN)" in defense.vicinal_form().x
+    with pytest.raises(ConfigError, match="dual_bn_aux2") as error:  # one auxiliary BN is not enough
+        defense.vicinal(tiny("dual_bn"), x, y, {})
+    assert "\n" not in str(error.value)
 
 
 def test_advprop_random_strength_draws_eps_per_example_within_the_ball():
@@ -301,6 +334,7 @@ def test_norm_only_training_of_a_model_without_norm_layers_is_a_config_error():
         (AdvProp, dict(steps=0), "steps"),
         (AdvProp, dict(step_fraction=0.0), "step_fraction"),
         (AdvProp, dict(strength_draw="uniform"), "strength_draw"),
+        (AdvProp, dict(extra_eps=(0.0,)), "extra_eps"),
         (RobMask, dict(eps_max=-1.0), "eps"),
         (RobMask, dict(strength_draw="epoch"), "strength_draw"),
         (RobMask, dict(fixed_strength=1.5), "fixed_strength"),
@@ -342,3 +376,10 @@ def test_a_config_builds_its_model_with_its_norm_layer_and_names_it_in_the_key()
     assert not any(isinstance(m, DualBatchNorm2d) for m in plain.build_model().modules())
     with pytest.raises(ConfigError, match="unknown norm_layer 'group'"):
         replace(plain, norm_layer="group")
+
+
+def test_a_config_sizes_its_model_by_its_dataset():
+    hundred = TrainConfig(model="resnet18_cifar", dataset="cifar100", norm_layer="robmask")
+    assert hundred.build_model().num_classes == 100 and hundred.build_model()(torch.rand(2, 3, 32, 32)).shape == (2, 100)
+    assert TrainConfig(model="small_vgg_cifar", dataset="cifar10").build_model().num_classes == 10
+    assert TrainConfig(model="cw_mnist", dataset="mnist").build_model().num_classes == 10

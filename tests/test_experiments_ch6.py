@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,20 @@ def test_quick_reuses_the_shared_natural_and_at_runs():
     assert "-from-natural-" in start.name
 
 
+def test_table_6_5_compares_three_methods_trained_alike():
+    quick = masking("quick")
+    at_run = quick.baseline_at_run()
+    for column in ("AdvProp", "RobMask"):  # the same run but for the norm layer
+        assert replace(quick.run(column, at_run.model, "cifar10", at_run.epochs, at_run.seed), norm_layer="bn") == at_run
+    assert at_run.train_subset == 10_000 and at_run.epochs == 2
+    at, advprop = quick.baseline_at, quick.advprop  # the same attack: PGD-3, step ε/5, random start
+    assert (at.eps, at.steps) == (advprop.eps, advprop.steps) and at.random_start and advprop.random_start
+    assert at.alpha == pytest.approx(advprop.eps * advprop.step_fraction, rel=1e-12)
+    paper = masking("paper")  # at paper Table 6.5's AT is §6.2's AT model
+    assert run_directory(paper.baseline_at_run(), defense=paper.baseline_at) == \
+        run_directory(paper.robust, defense=paper.at_defense)
+
+
 def test_paper_is_section_6_4():
     paper = masking("paper")
     assert paper.natural.model == "resnet18_cifar" and paper.natural.schedule == "cosine"
@@ -67,19 +82,52 @@ def interpolation_rows(clean_at=(0.7, 0.75, 0.8), robust_at=(0.4, 0.3, 0.1)):
 
 def test_masking_claims_read_the_right_cells():
     changes = pd.Series({"rescaling γ": 0.8, "rescaling β": 0.1, "running mean μ": 0.01})
-    lines = [c.line() for c in ch6.masking_claims(table_6_1_ours(), interpolation_rows(), changes)]
+    lines = [c.line() for c in ch6.masking_claims(table_6_1_ours(), interpolation_rows(), changes, changes)]
     assert all(line.startswith("[holds]") for line in lines), lines
     bad = ch6.masking_claims(table_6_1_ours(adv_ft=(0.65, 0.1)), interpolation_rows(clean_at=(0.7, 0.8, 0.75)),
-                             pd.Series({"rescaling β": 0.9, "rescaling γ": 0.1}))
+                             changes, pd.Series({"rescaling β": 0.9, "rescaling γ": 0.1}))
     status = {c.claim: c.status for c in bad}
     assert status["standard BN-only fine-tuning of the AT model trades robust for clean accuracy"] == "does NOT hold"
     assert status[f"Table 6.2 ({ch6.BLOCKS[0][0]}): clean accuracy is monotone in p"] == "does NOT hold"
     assert status[f"Table 6.2 ({ch6.BLOCKS[0][0]}): robust accuracy is monotone in p"] == "holds"
-    assert bad[-1].status == "does NOT hold"  # β, not γ, changed most
+    assert [c.status for c in bad[-2:]] == ["holds", "does NOT hold"]  # each measure read on its own
+    assert "BN output" in bad[-2].claim and "relative" in bad[-1].claim
     # one image against the trend is tolerated when asked
     tolerant = ch6.masking_claims(table_6_1_ours(), interpolation_rows(clean_at=(0.7, 0.8, 0.795)), changes,
-                                  tolerance=0.01)
+                                  changes, tolerance=0.01)
     assert all(c.status == "holds" for c in tolerant)
+
+
+def two_norms() -> tuple[torch.nn.BatchNorm2d, torch.nn.BatchNorm2d]:
+    first, second = torch.nn.BatchNorm2d(2, eps=0.0).eval(), torch.nn.BatchNorm2d(2, eps=0.0).eval()
+    with torch.no_grad():
+        first.weight.copy_(torch.tensor([2.0, 1.0]))
+        first.running_var.copy_(torch.tensor([1.0, 4.0]))
+        second.weight.copy_(torch.tensor([3.0, 1.0]))  # Δγ = (1, 0)
+        second.bias.copy_(torch.tensor([0.5, 0.5]))  # Δβ = (0.5, 0.5)
+        second.running_mean.copy_(torch.tensor([1.0, 2.0]))  # γΔμ/σ = (2, 1)
+        second.running_var.copy_(torch.tensor([4.0, 4.0]))  # γ(σ/σ' − 1) = (−1, 0)
+    return first, second
+
+
+def test_output_effects_are_the_rms_output_change_of_each_quantity():
+    first, second = two_norms()
+    effects = ch6.output_effects(first, second)
+    expected = {"running mean μ": 2.5 ** 0.5, "rescaling γ": 0.5 ** 0.5, "running variance σ²": 0.5 ** 0.5,
+                "rescaling β": 0.5}
+    assert effects.to_dict() == pytest.approx(expected)
+    assert effects.index[0] == "running mean μ"
+    # the same numbers measured: swap one quantity at a time on inputs with the first layer's statistics
+    x = torch.randn(20_000, 2, 1, 1, generator=torch.Generator().manual_seed(0)) * first.running_var.sqrt()[:, None, None]
+    names = {"running mean μ": "running_mean", "running variance σ²": "running_var", "rescaling γ": "weight",
+             "rescaling β": "bias"}
+    for label, attribute in names.items():
+        swapped = torch.nn.BatchNorm2d(2, eps=0.0).eval()
+        swapped.load_state_dict(first.state_dict())
+        with torch.no_grad():
+            getattr(swapped, attribute).copy_(getattr(second, attribute))
+            change = swapped(x) - first(x)
+        assert float(change.pow(2).mean(dim=0).mean().sqrt()) == pytest.approx(expected[label], rel=0.03), label
 
 
 def summary_rows(bn, advprop, robmask):

@@ -100,6 +100,25 @@ def test_dual_bn_keeps_a_plain_bn_state_dict_plus_its_auxiliary():
         == {f"aux_bn.{k}" for k in nn.BatchNorm2d(C).state_dict()}
 
 
+def test_a_dual_bn_with_two_auxiliaries_routes_each_branch_to_its_own_bn():
+    dual = DualBatchNorm2d(C, auxiliaries=2).train()
+    assert {k.split(".")[0] for k in dual.state_dict() if k.startswith("aux")} == {"aux_bn", "aux_bn2"}
+    with torch.no_grad():
+        dual.auxiliary(2).weight.fill_(3.0)
+    x = torch.randn(4, C, 2, 2)
+    before = {j: copy.deepcopy(dual.auxiliary(j).state_dict()) for j in (1, 2)}
+    dual.branch = "aux2"
+    assert torch.equal(dual(x), plain_bn(dual.auxiliary(2).weight, dual.auxiliary(2).bias).train()(x))
+    assert all(torch.equal(v, dual.auxiliary(1).state_dict()[k]) for k, v in before[1].items())
+    assert not torch.equal(dual.auxiliary(2).running_mean, before[2]["running_mean"])
+    assert "aux3" in one_line_config_error(setattr, dual, "branch", "aux3")
+    model = create_model("small_vgg_cifar_half", norm_layer="dual_bn_aux2")
+    assert all(m.auxiliaries == 2 for m in model.modules() if isinstance(m, DualBatchNorm2d))
+    set_norm_mode(model, branch="aux2")
+    assert "aux2" in one_line_config_error(set_norm_mode, create_model("small_vgg_cifar_half", norm_layer="dual_bn"),
+                                           branch="aux2")
+
+
 # --- RobMask (Eq. (6.2)) -------------------------------------------------------------------------
 
 def test_encode_strength_is_the_thesis_code_for_k2_and_piecewise_linear_beyond():
@@ -250,33 +269,42 @@ def two_models() -> tuple[nn.Module, nn.Module]:
             if isinstance(module, nn.BatchNorm2d):
                 module.weight.mul_(-0.5).add_(0.3)
                 module.bias.add_(0.7)
-                module.running_mean.add_(1.0)  # differs: the first model's statistics must be used
+                module.running_mean.add_(1.0)  # as BN-only fine-tuning in train mode moves them
+                module.running_var.mul_(1.5)
     return first, second
 
 
-def test_interpolation_at_p1_is_the_first_model_bit_for_bit():
+def test_interpolation_ends_are_the_two_models_bit_for_bit():
     first, second = two_models()
     x = torch.rand(4, 3, 32, 32)
-    assert torch.equal(interpolate_norms(first, second, 1.0).eval()(x), first(x))
     assert not torch.equal(second(x), first(x))
+    assert torch.equal(interpolate_norms(first, second, 1.0).eval()(x), first(x))
+    assert torch.equal(interpolate_norms(first, second, 0.0).eval()(x), second(x))  # as Table 6.2's p = 0 column
+    assert torch.equal(interpolate_norms(first, second, 1.0, statistics="first").eval()(x), first(x))
 
 
-def test_interpolation_mixes_only_the_affine_with_the_first_models_statistics():
+def bn_triples(first: nn.Module, second: nn.Module, mixed: nn.Module) -> list[tuple[nn.BatchNorm2d, ...]]:
+    return [(a, b, c) for a, b, c in zip(first.modules(), second.modules(), mixed.modules(), strict=True)
+            if isinstance(a, nn.BatchNorm2d)]
+
+
+@pytest.mark.parametrize("statistics", ["interpolate", "first"])
+def test_interpolation_mixes_the_affine_and_the_chosen_statistics(statistics):
     first, second = two_models()
-    half = interpolate_norms(first, second, 0.25)
-    norms = [(a, b, c) for a, b, c in zip(first.modules(), second.modules(), half.modules(), strict=True)
-             if isinstance(a, nn.BatchNorm2d)]
-    for a, b, c in norms:
+    half = interpolate_norms(first, second, 0.25, statistics=statistics)
+    for a, b, c in bn_triples(first, second, half):
         assert torch.equal(c.weight, 0.25 * a.weight + 0.75 * b.weight)
         assert torch.equal(c.bias, 0.25 * a.bias + 0.75 * b.bias)
-        assert torch.equal(c.running_mean, a.running_mean) and torch.equal(c.running_var, a.running_var)
-    at_zero = interpolate_norms(first, second, 0.0)
-    at_zero_norms = [m for m in at_zero.modules() if isinstance(m, nn.BatchNorm2d)]
-    for (_, b, _), c in zip(norms, at_zero_norms, strict=True):
-        assert torch.equal(c.weight, b.weight) and torch.equal(c.bias, b.bias)
+        for buffer in ("running_mean", "running_var"):
+            ours, theirs = getattr(a, buffer), getattr(b, buffer)
+            expected = 0.25 * ours + 0.75 * theirs if statistics == "interpolate" else ours
+            assert torch.equal(getattr(c, buffer), expected)
     for name, parameter in half.named_parameters():  # everything else is the first model's
         if not any(name.startswith(f"features.{i}.") for i in (1, 5, 9, 13)):
             assert torch.equal(parameter, dict(first.named_parameters())[name])
+    first_at_zero = interpolate_norms(first, second, 0.0, statistics="first")
+    x = torch.rand(2, 3, 32, 32)
+    assert not torch.equal(first_at_zero.eval()(x), second(x))  # the first model's means: not the second model
 
 
 def test_interpolating_a_dual_bn_models_branches():
@@ -372,6 +400,7 @@ def test_bad_settings_raise_one_line_config_errors():
     assert "robmask" in one_line_config_error(norm_factory, "group_norm")
     assert "bn" in one_line_config_error(create_model, "resnet18_cifar", norm_layer="batchnorm")
     assert "k >= 2" in one_line_config_error(norm_factory, "robmask_k1")
+    assert "n >= 2" in one_line_config_error(norm_factory, "dual_bn_aux1")
     assert "k >= 2" in one_line_config_error(RobMaskNorm2d, C, k=1)
     assert "k >= 2" in one_line_config_error(encode_strength, 0.5, 1)
     mask = RobMaskNorm2d(C)
@@ -387,6 +416,7 @@ def test_bad_settings_raise_one_line_config_errors():
     one_line_config_error(strength_of, 9 / 255, 8 / 255)
     first, second = two_models()
     one_line_config_error(interpolate_norms, first, second, 1.5)
+    one_line_config_error(interpolate_norms, first, second, 0.5, statistics="second")
     one_line_config_error(interpolate_norms, first, create_model("resnet18_cifar"), 0.5)
     mask.strength = torch.tensor([0.0, 1.0])
     assert "batch of 3" in one_line_config_error(mask, torch.randn(3, C, 2, 2))

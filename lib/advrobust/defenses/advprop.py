@@ -25,8 +25,11 @@ random start, non-targeted CE. Departures from the reference code and choices it
 - **Random strength** (Table 6.6, "with random perturbation strength"): ``strength_draw`` ``"batch"``
   or ``"example"`` attacks at ε_i = p ε with p ~ U[0, 1] drawn per batch or per example (the step
   is then ε_i / 5), and trains the auxiliary BN on the result; ``"fixed"`` (the default) is p = 1.
-- **Two auxiliary BNs** (Table 6.6, "with 2 auxiliary BNs", ε = 8/255 and 4/255) are not
-  implemented: :class:`~advrobust.norms.DualBatchNorm2d` holds one auxiliary BN.
+- **Two auxiliary BNs** (Table 6.6, "with 2 auxiliary BNs", ε = 8/255 and 4/255): ``extra_eps =
+  (4/255,)`` on a model built with ``norm_layer="dual_bn_aux2"``. Each further radius has its own
+  PGD example, made through and trained through its own auxiliary BN (``"aux2"``, ...), and the loss
+  per example is the mean over all passes, (CE_main + CE_aux + CE_aux2) / 3: the thesis gives no
+  weights, and the mean keeps AdvProp's scaling.
 
 :func:`draw_strength` is shared with RobMask (:mod:`.robmask`), which generalises AdvProp.
 """
@@ -39,7 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import require
-from ..norms import Strength, dual_bn_layers, norm_mode
+from ..norms import Strength, auxiliary_branch, dual_bn_layers, norm_mode
 from ..registry import register
 from .base import Defense, State, VicinalBatch, class_count, generalized_cross_entropy, one_hot
 from .inner import linf_ascent
@@ -93,36 +96,49 @@ class AdvProp(Defense):
     random_start: bool = True  # uniform start in the ball (else δ = 0)
     strength_draw: str = "fixed"  # "fixed" (ε) | "batch" | "example" (ε_i = p ε, p ~ U[0, 1])
     bounds: tuple[float, float] = (0.0, 1.0)  # the input domain x_adv stays in
+    extra_eps: tuple[float, ...] = ()  # radii of further auxiliary BNs ("aux2", ...); Table 6.6: (4/255,)
 
     name = "advprop"
 
     def __post_init__(self) -> None:
         check_attack(self.eps, self.steps, self.step_fraction, self.strength_draw)
+        require(all(e > 0 for e in self.extra_eps), f"extra_eps must be positive, got {self.extra_eps}")
 
     def vicinal(self, model: nn.Module, x: Tensor, y: Tensor, state: State) -> VicinalBatch:
-        """x~ = the PGD examples, generated through every auxiliary BN."""
-        require(bool(dual_bn_layers(model)), "advprop needs a model built with norm_layer='dual_bn'")
+        """x~ = the PGD examples, generated through the auxiliary BN (and each extra radius's
+        example through its own auxiliary BN)."""
+        duals = dual_bn_layers(model)
+        auxiliaries = 1 + len(self.extra_eps)
+        require(bool(duals) and all(d.auxiliaries >= auxiliaries for d in duals),
+                "advprop needs a model built with norm_layer='dual_bn'" if auxiliaries == 1 else
+                f"advprop with extra_eps needs norm_layer='dual_bn_aux{auxiliaries}'")
         p = draw_strength(self.strength_draw, len(x), x.device)
-        with norm_mode(model, branch="aux"):
-            x_adv = pgd_at_strength(model, x, y, p, self.eps, self.steps, self.step_fraction,
-                                    self.random_start, self.bounds)
-        return VicinalBatch(x=x_adv, y=one_hot(y, class_count(model)))
+        examples = []
+        for j, eps in enumerate((self.eps, *self.extra_eps), start=1):
+            with norm_mode(model, branch=auxiliary_branch(j)):
+                examples.append(pgd_at_strength(model, x, y, p, eps, self.steps, self.step_fraction,
+                                                self.random_start, self.bounds))
+        return VicinalBatch(x=examples[0], y=one_hot(y, class_count(model)), extra=tuple(examples[1:]))
 
     def per_example_loss(
         self, model: nn.Module, x: Tensor, y: Tensor, batch: VicinalBatch
     ) -> tuple[Tensor, Tensor]:
-        """½ [CE(main-BN pass on x) + CE(auxiliary-BN pass on x~)] per example, and the logits on x~."""
+        """The mean of CE(main-BN pass on x) and CE(auxiliary-BN pass on x~) per example (and of
+        each extra example's CE through its own auxiliary BN), and the logits on x~."""
         with norm_mode(model, branch="main"):
             clean = model(x)
-        with norm_mode(model, branch="aux"):
-            adversarial = model(batch.x)
+        passes = [clean]
+        for j, example in enumerate((batch.x, *batch.extra), start=1):
+            with norm_mode(model, branch=auxiliary_branch(j)):
+                passes.append(model(example))
         target = self.h(batch)
-        losses = (generalized_cross_entropy(self.log_g(clean, batch), target)
-                  + generalized_cross_entropy(self.log_g(adversarial, batch), target))
-        return 0.5 * losses, adversarial
+        losses = torch.stack([generalized_cross_entropy(self.log_g(logits, batch), target) for logits in passes])
+        return losses.mean(dim=0), passes[1]
 
     def vicinal_form(self) -> VicinalForm:
-        """Two virtual samples per example: x (main BN) and its PGD example (auxiliary BN)."""
+        """Virtual samples per example: x (main BN) and its PGD example (auxiliary BN)."""
         attack = "PGD_ε(x)" if self.strength_draw == "fixed" else "PGD_pε(x), p ~ U[0, 1]"
+        extra = "".join(f", PGD_{round(e * 255)}/255(x) ({auxiliary_branch(j)} BN)"
+                        for j, e in enumerate(self.extra_eps, start=2))
         return VicinalForm("AdvProp", "XTG20", IDENTITY, IDENTITY,
-                           f"x (main BN) and {attack} (auxiliary BN)", "y", attack_specific=True)
+                           f"x (main BN) and {attack} (auxiliary BN){extra}", "y", attack_specific=True)

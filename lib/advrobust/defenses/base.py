@@ -65,6 +65,7 @@ class VicinalBatch:
     x: Tensor  # x~ (N, C, H, W), inside the input bounds
     y: Tensor  # y~ (N, K), every row a probability vector
     state: Mapping[str, Tensor] = field(default_factory=dict)
+    extra: tuple[Tensor, ...] = ()  # further virtual inputs of the same examples, each like x (AdvProp's extra BNs)
 
 
 class Defense(ABC):

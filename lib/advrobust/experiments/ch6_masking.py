@@ -12,7 +12,7 @@ the thesis's numbers (``data/thesis/table_6_*.csv``); the claims come back as
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ from ..profiles.masking import COLUMNS, DRAMATIC, EPS, MaskingSettings
 from ..tables import beside_thesis, thesis_table
 from ..training import trained_model
 from .ch5_sprout import WhiteBox
+from .claims import Claim, status
 
 DECIMALS = 4
 STANDARD, ADV = "Standard training", "Adv. training"
@@ -111,12 +112,36 @@ def first_norm_statistics(models: Mapping[str, nn.Module]) -> pd.DataFrame:
 
 
 def relative_changes(statistics: pd.DataFrame, first: str, second: str) -> pd.Series:
-    """Per parameter of :func:`first_norm_statistics`: ‖second − first‖₂ / ‖first‖₂ over channels."""
+    """Per parameter of :func:`first_norm_statistics`: ‖second − first‖₂ / ‖first‖₂ over channels.
+    Scale-dependent: a parameter that starts near 0 (β) shows a large relative change for a small move."""
     wide = statistics.pivot_table(index=["parameter", "channel"], columns="model", values="value")
     change = {parameter: float(np.linalg.norm(frame[second] - frame[first])
                                / max(float(np.linalg.norm(frame[first])), 1e-12))
               for parameter, frame in wide.groupby(level="parameter")}
     return pd.Series(change, name="relative change").sort_values(ascending=False)
+
+
+def output_effects(first: _BatchNorm, second: _BatchNorm) -> pd.Series:
+    """Per quantity of a BN layer (μ, σ², γ, β of Eq. (6.1)): the RMS over channels of the change
+    in the layer's output that replacing ``first``'s value by ``second``'s alone causes, on inputs
+    with ``first``'s statistics (so the normalised input x̂ has mean 0 and RMS 1 per channel).
+
+    One unit for all four: γ moves the output by |Δγ|·x̂ (RMS |Δγ|), β by |Δβ|, μ by
+    |γ Δμ| / √(σ² + ϵ), σ² by |γ| · |√((σ² + ϵ)/(σ′² + ϵ)) − 1| (x̂ rescaled). This is the measure
+    Figure 6.1's "γ changes most" is judged by; :func:`relative_changes` is the scale-dependent one.
+    """
+    assert first.running_mean is not None and first.running_var is not None
+    assert second.running_mean is not None and second.running_var is not None
+    std, std_after = (first.running_var + first.eps).sqrt(), (second.running_var + second.eps).sqrt()
+    gamma = first.weight.detach()
+    per_channel = {
+        "running mean μ": gamma * (second.running_mean - first.running_mean) / std,
+        "running variance σ²": gamma * (std / std_after - 1),
+        "rescaling γ": second.weight.detach() - gamma,
+        "rescaling β": (second.bias - first.bias).detach(),
+    }
+    effects = {name: float(change.pow(2).mean().sqrt()) for name, change in per_channel.items()}
+    return pd.Series(effects, name="output change (RMS)").sort_values(ascending=False)
 
 
 def first_feature_maps(model: nn.Module, x: Tensor) -> Tensor:
@@ -148,8 +173,9 @@ def channel_changes(before: Tensor, after: Tensor, dramatic: float = DRAMATIC) -
 
 def interpolation(models: Mapping[str, nn.Module], data: TensorData, settings: MaskingSettings) -> pd.DataFrame:
     """Table 6.2's measurements: per block and p, clean and PGD-k accuracy of the model whose every
-    BN has γ̂ = pγ + (1 − p)γ′, β̂ likewise (:func:`~advrobust.norms.interpolate_norms`; the first
-    model's running statistics and other weights)."""
+    BN has γ̂ = pγ + (1 − p)γ′, β̂ and the running statistics likewise
+    (:func:`~advrobust.norms.interpolate_norms`; the first model's other weights), so p = 1 and
+    p = 0 are Table 6.1's two models."""
     rows = []
     for block, first, second in BLOCKS:
         for p in settings.p_grid:
@@ -167,36 +193,21 @@ def table_6_2(ours: pd.DataFrame, profile: str) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ §6.2's claims
 
 
-@dataclass(frozen=True)
-class Claim:
-    """One claim of the chapter, measured."""
-
-    claim: str
-    status: str  # "holds" | "does NOT hold" | "inconclusive"
-    measured: str
-
-    def line(self) -> str:
-        return f"[{self.status}] {self.claim}: {self.measured}"
-
-
-def _status(holds: bool) -> str:
-    return "holds" if holds else "does NOT hold"
-
-
-def masking_claims(table_6_1_ours: pd.DataFrame, interpolated: pd.DataFrame, changes: pd.Series,
-                   tolerance: float = 0.0) -> list[Claim]:
+def masking_claims(table_6_1_ours: pd.DataFrame, interpolated: pd.DataFrame, effects: pd.Series,
+                   relative: pd.Series, tolerance: float = 0.0) -> list[Claim]:
     """§6.2's claims read off our Table 6.1 (index: method; columns clean, robust), Table 6.2's
-    measurements (:func:`interpolation`) and Figure 6.1's :func:`relative_changes`. "Monotone"
-    allows ``tolerance`` (e.g. one test image) against the trend."""
+    measurements (:func:`interpolation`) and Figure 6.1's first BN: "γ changes most" is judged by
+    :func:`output_effects`, and reported by :func:`relative_changes` too. "Monotone" allows
+    ``tolerance`` (e.g. one test image) against the trend."""
     t = table_6_1_ours
     claims = [
         Claim("adversarial BN-only fine-tuning of the standard model trades clean for robust accuracy",
-              _status(bool(t.loc[STANDARD_FT, "robust"] > t.loc[STANDARD, "robust"]
+              status(bool(t.loc[STANDARD_FT, "robust"] > t.loc[STANDARD, "robust"]
                            and t.loc[STANDARD_FT, "clean"] < t.loc[STANDARD, "clean"])),
               f"clean {t.loc[STANDARD, 'clean']:.3f} → {t.loc[STANDARD_FT, 'clean']:.3f}, "
               f"robust {t.loc[STANDARD, 'robust']:.3f} → {t.loc[STANDARD_FT, 'robust']:.3f}"),
         Claim("standard BN-only fine-tuning of the AT model trades robust for clean accuracy",
-              _status(bool(t.loc[ADV_FT, "clean"] > t.loc[ADV, "clean"]
+              status(bool(t.loc[ADV_FT, "clean"] > t.loc[ADV, "clean"]
                            and t.loc[ADV_FT, "robust"] < t.loc[ADV, "robust"])),
               f"clean {t.loc[ADV, 'clean']:.3f} → {t.loc[ADV_FT, 'clean']:.3f}, "
               f"robust {t.loc[ADV, 'robust']:.3f} → {t.loc[ADV_FT, 'robust']:.3f}"),
@@ -208,18 +219,14 @@ def masking_claims(table_6_1_ours: pd.DataFrame, interpolated: pd.DataFrame, cha
             steps = np.diff(values)
             up = bool((steps >= -tolerance).all())
             down = bool((steps <= tolerance).all())
-            claims.append(Claim(f"Table 6.2 ({block}): {column} accuracy is monotone in p", _status(up or down),
+            claims.append(Claim(f"Table 6.2 ({block}): {column} accuracy is monotone in p", status(up or down),
                                 " → ".join(f"{v:.3f}" for v in values)))
-    top = str(changes.index[0])
-    claims.append(Claim("Figure 6.1: γ changes most among μ, σ², γ, β of the first BN (relative L2 change)",
-                        _status(top == "rescaling γ"),
-                        ", ".join(f"{name} {value:.3f}" for name, value in changes.items())))
+    for measure, changes in (("change it causes in the BN output", effects),
+                             ("relative L2 change, scale-dependent", relative)):
+        claims.append(Claim(f"Figure 6.1: γ changes most among μ, σ², γ, β of the first BN ({measure})",
+                            status(str(changes.index[0]) == "rescaling γ"),
+                            ", ".join(f"{name} {value:.3f}" for name, value in changes.items())))
     return claims
-
-
-def claim_lines(claims: Sequence[Claim]) -> str:
-    """The claims as lines for the page."""
-    return "\n".join(claim.line() for claim in claims)
 
 
 # ------------------------------------------------------------------------------ Table 6.3
@@ -285,7 +292,7 @@ def compare(summary: pd.DataFrame, better: str, worse: str, architecture: str, d
         return Claim(label, "inconclusive", "not run (data absent)")
     if min(a["seeds"], b["seeds"]) < 2 or abs(difference) <= spread:
         return Claim(label, "inconclusive", measured)
-    return Claim(label, _status(difference > 0), measured)
+    return Claim(label, status(difference > 0), measured)
 
 
 def table_6_3(summary: pd.DataFrame, profile: str) -> pd.DataFrame:
@@ -315,11 +322,13 @@ def generalization_claims(summary: pd.DataFrame, settings: MaskingSettings) -> l
 
 
 def robustness_models(settings: MaskingSettings, device: torch.device | str) -> dict[tuple[str, str], nn.Module]:
-    """Table 6.5's rows: (method, branch) -> model: the AT model, and both branches of the first
-    architecture's seed-0 AdvProp and RobMask runs of Table 6.3 (longest schedule)."""
+    """Table 6.5's rows: (method, branch) -> model: the AT run of Table 6.3's schedule
+    (:meth:`~advrobust.profiles.masking.MaskingSettings.baseline_at_run`; at paper §6.2's AT model),
+    and both branches of the first architecture's seed-0 AdvProp and RobMask runs of Table 6.3
+    (longest schedule)."""
     arch = settings.architectures[0][1]
     epochs, seed = settings.epochs[-1], settings.seeds[0]
-    trained = {"Adv. training": trained_model(settings.robust, device, defense=settings.at_defense),
+    trained = {"Adv. training": trained_model(settings.baseline_at_run(), device, defense=settings.baseline_at),
                **{column: generalization_model(settings, device, column, arch, "cifar10", epochs, seed)
                   for column in ("AdvProp", "RobMask")}}
     return {(method, branch): trained[method] if routing is None else Branch(trained[method], **routing).eval()
@@ -360,12 +369,12 @@ def robustness_claims(table: pd.DataFrame, profile: str) -> list[Claim]:
     claims = []
     for method, branch in (("AdvProp", "main BN"), ("RobMask", "u_0 (p = 0)")):
         value = float(clean.loc[(method, f"ours ({profile}): {branch}")])
-        claims.append(Claim(f"{method} ({branch}) has higher clean accuracy than AT", _status(value > at_clean),
+        claims.append(Claim(f"{method} ({branch}) has higher clean accuracy than AT", status(value > at_clean),
                             f"{value:.3f} vs {at_clean:.3f}"))
     at_auto = float(auto.xs("Adv. training", level="method").iloc[0])
     others = {f"{m} ({s.split(': ', 1)[1]})": float(v) for (m, s), v in auto.items() if m != "Adv. training"}
     claims.append(Claim("AT is the most robust at ε_max = 8/255 (AutoAttack)",
-                        _status(all(at_auto >= v for v in others.values())),
+                        status(all(at_auto >= v for v in others.values())),
                         f"AT {at_auto:.3f}; " + ", ".join(f"{k} {v:.3f}" for k, v in others.items())))
     return claims
 
@@ -373,11 +382,12 @@ def robustness_claims(table: pd.DataFrame, profile: str) -> list[Claim]:
 # ------------------------------------------------------------------------------ Table 6.6
 
 
-def table_6_6(settings: MaskingSettings, device: torch.device | str, data: TensorData,
+def table_6_6(settings: MaskingSettings, device: torch.device | str, n: int, data_seed: int,
               profile: str) -> pd.DataFrame:
-    """Table 6.6: clean accuracy of AdvProp, its variants and RobMask with k = 2, 3, on the first
-    architecture's longest schedule (seed 0). Rows the profile does not train are NaN beside the
-    thesis; AdvProp and RobMask (k = 2) are Table 6.3's seed-0 runs."""
+    """Table 6.6: clean accuracy on ``n`` CIFAR-10 test images of AdvProp, its variants and
+    RobMask with k = 2, 3, on the first architecture's longest schedule (seed 0). Rows the profile
+    does not train are NaN beside the thesis; AdvProp and RobMask (k = 2) are Table 6.3's seed-0 runs."""
+    data = test_images(settings, n, device, data_seed)
     arch = settings.architectures[0][1]
     epochs, seed = settings.epochs[-1], settings.seeds[0]
     base = {"AdvProp": "AdvProp", "RobMask (k = 2)": "RobMask"}
@@ -386,7 +396,7 @@ def table_6_6(settings: MaskingSettings, device: torch.device | str, data: Tenso
         model = generalization_model(settings, device, column, arch, "cifar10", epochs, seed)
         rows.append({"method": label, "clean": WhiteBox({"m": model}, data).clean("m")})
     for label, variant in settings.variants.items():
-        if label in base or variant.defense is None:
+        if label in base:
             continue
         config = settings.run("BN", arch, "cifar10", epochs, seed)
         model = trained_model(replace(config, norm_layer=variant.norm_layer), device, defense=variant.defense)

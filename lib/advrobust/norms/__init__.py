@@ -11,10 +11,10 @@ Every CIFAR model takes ``norm_layer`` (:func:`norm_factory`): ``"bn"`` (Eq. (6.
 
 The package sits below ``models`` (the models build their layers from it) and imports only
 ``errors``. The choices the thesis leaves open are stated in each module: shared running statistics
-and piecewise-linear encoding for k > 2 (:mod:`.robmask`), the first model's running statistics
-for interpolation (:mod:`.interpolate`), an even batch split main-then-auxiliary (:mod:`.dual`).
+and piecewise-linear encoding for k > 2 (:mod:`.robmask`), running statistics interpolated with the
+affine (:mod:`.interpolate`), an even batch split main-then-auxiliary (:mod:`.dual`).
 """
-from .dual import BRANCHES, DualBatchNorm2d
+from .dual import BRANCHES, DualBatchNorm2d, auxiliary_branch
 from .finetune import NORM_TYPES, freeze_all_but_norm, norm_parameters
 from .interpolate import interpolate_branches, interpolate_norms
 from .layers import NORM_LAYERS, NormFactory, NormSpec, norm_factory
@@ -23,6 +23,7 @@ from .robmask import RobMaskNorm2d, Strength, encode_strength, strength_of
 
 __all__ = [
     "BRANCHES",
+    "auxiliary_branch",
     "NORM_LAYERS",
     "NORM_TYPES",
     "DualBatchNorm2d",

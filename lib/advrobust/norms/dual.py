@@ -17,6 +17,10 @@ brackets:
   BN's running statistics. The batch must have an even size (clean examples, then their
   adversarial twins); the reference code sends ``N // 2`` examples to the main BN for any ``N``.
 
+Table 6.6's "AdvProp with 2 auxiliary BNs" (one per perturbation strength, 8/255 and 4/255) is the
+same layer with ``auxiliaries=2`` (norm layer ``"dual_bn_aux2"``): the second auxiliary BN is
+``aux_bn2`` and its branch ``"aux2"`` (:func:`auxiliary_branch`).
+
 Set the mode of every layer of a model at once with :func:`advrobust.norms.norm_mode`.
 """
 from __future__ import annotations
@@ -26,42 +30,60 @@ from torch import Tensor, nn
 
 from ..errors import require
 
-BRANCHES = ("main", "aux", "split")
+BRANCHES = ("main", "aux", "split")  # the branches of every dual BN; "aux2", ... with more auxiliaries
 
 
-def check_branch(branch: str) -> str:
-    """``branch`` if it is one of :data:`BRANCHES`, else a one-line ConfigError."""
-    require(branch in BRANCHES, f"unknown dual_bn branch {branch!r}; use one of {', '.join(BRANCHES)}")
+def auxiliary_branch(j: int) -> str:
+    """The branch of auxiliary BN ``j`` (1-based): ``"aux"``, ``"aux2"``, ``"aux3"``, ..."""
+    return "aux" if j == 1 else f"aux{j}"
+
+
+def check_branch(branch: str, auxiliaries: int = 1) -> str:
+    """``branch`` if a dual BN with ``auxiliaries`` auxiliary BNs has it, else a one-line ConfigError."""
+    known = ("main", "split", *(auxiliary_branch(j) for j in range(1, auxiliaries + 1)))
+    require(branch in known, f"unknown dual_bn branch {branch!r}; use one of {', '.join(known)}")
     return branch
 
 
 class DualBatchNorm2d(nn.BatchNorm2d):
-    """A main BatchNorm2d (this module) and an auxiliary one (``aux_bn``), routed by ``branch``.
+    """A main BatchNorm2d (this module) and ``auxiliaries`` auxiliary ones (``aux_bn``, then
+    ``aux_bn2``, ...), routed by ``branch``.
 
-    Both BNs have separate running statistics and separate affine parameters, initialised alike
-    (γ = 1, β = 0, mean 0, variance 1). With ``branch == "main"`` the layer is exactly the
+    Every BN has its own running statistics and affine parameters, initialised alike (γ = 1,
+    β = 0, mean 0, variance 1). With ``branch == "main"`` the layer is exactly the
     ``nn.BatchNorm2d`` it subclasses.
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, auxiliaries: int = 1) -> None:
+        require(isinstance(auxiliaries, int) and auxiliaries >= 1, f"need auxiliaries >= 1, got {auxiliaries!r}")
         super().__init__(num_features, eps=eps, momentum=momentum)
         self.aux_bn = nn.BatchNorm2d(num_features, eps=eps, momentum=momentum)
+        for j in range(2, auxiliaries + 1):
+            self.add_module(f"aux_bn{j}", nn.BatchNorm2d(num_features, eps=eps, momentum=momentum))
+        self.auxiliaries = auxiliaries
         self._branch = "main"
+
+    def auxiliary(self, j: int = 1) -> nn.BatchNorm2d:
+        """Auxiliary BN ``j`` (1-based)."""
+        module = getattr(self, "aux_bn" if j == 1 else f"aux_bn{j}")
+        assert isinstance(module, nn.BatchNorm2d)
+        return module
 
     @property
     def branch(self) -> str:
-        """Which BN the next forward uses: ``"main"``, ``"aux"`` or ``"split"``."""
+        """Which BN the next forward uses: ``"main"``, ``"aux"`` (``"aux2"``, ...) or ``"split"``."""
         return self._branch
 
     @branch.setter
     def branch(self, value: str) -> None:
-        self._branch = check_branch(value)
+        self._branch = check_branch(value, self.auxiliaries)
 
     def forward(self, x: Tensor) -> Tensor:
         if self._branch == "main":
             return super().forward(x)
-        if self._branch == "aux":
-            return self.aux_bn(x)
+        if self._branch.startswith("aux"):
+            out: Tensor = self.auxiliary(int(self._branch[3:] or 1))(x)
+            return out
         half, odd = divmod(x.shape[0], 2)
         require(not odd,
                 f"dual_bn split mode needs an even batch (clean, then adversarial), got {x.shape[0]}")

@@ -6,6 +6,7 @@ by name, so one architecture serves Table 6.3's three columns:
 - ``"bn"``: plain ``nn.BatchNorm2d`` (the "BN" column; every model's default, so existing
   checkpoints and parameter counts are unchanged);
 - ``"dual_bn"``: AdvProp's :class:`~advrobust.norms.dual.DualBatchNorm2d` (the "AdvProp" column);
+  ``"dual_bn_aux<n>"`` (e.g. ``"dual_bn_aux2"``, Table 6.6) with n >= 2 auxiliary BNs;
 - ``"robmask"``: :class:`~advrobust.norms.robmask.RobMaskNorm2d` with k = 2 (the "RobMask"
   column, the thesis's setting); ``"robmask_k<k>"`` (e.g. ``"robmask_k3"``, Table 6.6) any k >= 2.
 
@@ -34,6 +35,7 @@ NORM_LAYERS: dict[str, NormFactory] = {
     "robmask": RobMaskNorm2d,
 }
 _ROBMASK_K = re.compile(r"robmask_k(\d+)")
+_DUAL_AUX = re.compile(r"dual_bn_aux(\d+)")
 
 
 def norm_factory(spec: NormSpec) -> NormFactory:
@@ -46,6 +48,8 @@ def norm_factory(spec: NormSpec) -> NormFactory:
     match = _ROBMASK_K.fullmatch(spec)
     if match:
         return partial(RobMaskNorm2d, k=check_k(int(match.group(1))))
-    raise ConfigError(
-        f"unknown norm_layer {spec!r}; available: {', '.join(NORM_LAYERS)}, robmask_k<k> (k >= 2)"
-    )
+    match = _DUAL_AUX.fullmatch(spec)
+    if match and int(match.group(1)) >= 2:
+        return partial(DualBatchNorm2d, auxiliaries=int(match.group(1)))
+    raise ConfigError(f"unknown norm_layer {spec!r}; available: {', '.join(NORM_LAYERS)}, robmask_k<k> (k >= 2), "
+                      "dual_bn_aux<n> (n >= 2)")

@@ -38,8 +38,9 @@ def set_norm_mode(model: nn.Module, *, branch: str | None = None, strength: Stre
     require(branch is not None or strength is not None, "set_norm_mode needs a branch or a strength")
     duals, masks = dual_bn_layers(model), robmask_layers(model)
     if branch is not None:
-        check_branch(branch)
         require(bool(duals), f"branch={branch!r}: the model has no dual_bn layers")
+        for dual in duals:
+            check_branch(branch, dual.auxiliaries)
     if strength is not None:
         check_strength(strength)
         require(bool(masks), "strength: the model has no robmask layers")

@@ -9,13 +9,17 @@ ResNet-18 models (Table 6.1) are trained with the same recipe (the thesis gives 
 BN-only fine-tuning uses "the same optimizer, learning rate, learning rate scheduler and number of
 epochs", so 100 epochs.
 
-``quick`` is CIFAR-10 on the small VGG shared with Chapters 4 and 5, and it **reuses their runs**:
-§6.2's standard model is ``QUICK_NATURAL`` and its adversarially trained model is Chapter 4's
-"Adv train" (the same checkpoints). BN-only fine-tuning runs 2 epochs of the shared 20k subset;
-Table 6.3's BN / AdvProp / RobMask columns train 2 epochs of it (the schedule of ``QUICK_ROBUST``,
-3 PGD steps in training) from two seeds each, with the norm layer swapped; Table 6.6 trains
-AdvProp with a random strength and RobMask with k = 3 from seed 0. 200 test images (PGD-20) and
-the reduced AutoAttack of Chapter 4's quick columns. ``smoke`` is the same at a few dozen images.
+``quick`` is CIFAR-10 on the small VGG shared with Chapters 4 and 5, and §6.2 **reuses their
+runs**: the standard model is ``QUICK_NATURAL`` and the adversarially trained one Chapter 4's
+"Adv train" (the same checkpoints); BN-only fine-tuning runs 2 epochs of the shared 20k subset.
+Table 6.3's BN / AdvProp / RobMask columns swap the norm layer of the same network and train
+2 epochs of a 10k subset (``QUICK_ROBUST``'s schedule on half its images, to fit the chapter's
+10-minute budget) from two seeds each, with 3 PGD steps of ε/5. Table 6.5's AT row is an AT run of
+that same schedule and attack (``baseline_at``), so its three methods differ only in the method;
+at ``paper`` it is §6.2's AT model. Table 6.6's variants are not trained at quick (each costs a
+Table 6.3 run); ``smoke`` trains two of them to keep the path tested. 200 test images (PGD-20) and
+Table 6.5 on 100 of them with PGD-20 and AutoAttack shortened as Chapter 5's quick one (20
+APGD steps, 2 target classes, 200 Square queries). ``smoke`` is the same at a few dozen images.
 """
 from __future__ import annotations
 
@@ -47,8 +51,8 @@ DRAMATIC = 0.5
 class Variant:
     """A row of Table 6.6: the norm layer and the defense of its run."""
 
-    norm_layer: str  # "dual_bn", "robmask", "robmask_k3"
-    defense: Defense | None  # None: not implemented (shown as the thesis prints it)
+    norm_layer: str  # "dual_bn", "dual_bn_aux2", "robmask", "robmask_k3"
+    defense: Defense
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class MaskingSettings:
     natural: TrainConfig  # §6.2's standard model
     robust: TrainConfig  # §6.2's adversarially trained model (and Table 6.5's "Adv. training")
     at_defense: Defense  # its defense (quick: Chapter 4's "Adv train", the same checkpoint)
+    baseline_at: Defense  # Table 6.5's AT row: this defense on Table 6.3's first run (paper: = at_defense)
     finetune: TrainConfig  # Table 6.1's BN-only fine-tuning (trainable="norm"), both directions
     generalization: TrainConfig  # Table 6.3's run; the model, norm layer, dataset, epochs, seed vary
     architectures: tuple[tuple[str, str], ...]  # Table 6.3's rows: (thesis's name, registered model)
@@ -70,6 +75,7 @@ class MaskingSettings:
     robmask: RobMask  # Table 6.3's RobMask column (k = 2, ε_max = 8/255)
     variants: dict[str, Variant]  # Table 6.6's rows that this profile trains (others: thesis only)
     n_eval: int  # test images of every accuracy (thesis: 10,000)
+    n_robust: int  # test images of Table 6.5 (5 rows x 4 budgets x PGD and AutoAttack; thesis: 10,000)
     pgd_steps: int  # PGD-k of Tables 6.1, 6.2 and 6.5 (thesis: PGD-100 in Table 6.5)
     autoattack: AttackSpec[AutoAttack]  # Table 6.5's AutoAttack (at eps = 8/255; other levels replace eps)
     p_grid: tuple[float, ...] = P_GRID  # Table 6.2
@@ -107,6 +113,11 @@ class MaskingSettings:
         """The evaluation's PGD-k (§6.4): step ε/5, random start, untargeted cross-entropy."""
         return AttackSpec(PGD, eps=eps, alpha=eps / 5, steps=steps or self.pgd_steps, random_start=True, seed=0)
 
+    def baseline_at_run(self) -> TrainConfig:
+        """Table 6.5's AT run: Table 6.3's first architecture, CIFAR-10, longest schedule, first
+        seed, trained with ``baseline_at`` (at paper, the same run as §6.2's AT model)."""
+        return self.run("BN", self.architectures[0][1], "cifar10", self.epochs[-1], self.seeds[0])
+
     def describe(self) -> str:
         """One line for the pages."""
         return f"{self.chapter4.dataset}, {self.network}, ε = 8/255" + (f" ({self.note})" if self.note else "")
@@ -118,47 +129,56 @@ def _paper(chapter4: DefenseSettings) -> MaskingSettings:
     at = PGDAT(eps=EPS, alpha=EPS / 5, steps=7)
     advprop, robmask = AdvProp(eps=EPS, steps=7), RobMask(eps_max=EPS, steps=7)
     return MaskingSettings(
-        chapter4=chapter4, network="ResNet-18", natural=resnet, robust=resnet, at_defense=at,
+        chapter4=chapter4, network="ResNet-18", natural=resnet, robust=resnet, at_defense=at, baseline_at=at,
         finetune=replace(resnet, trainable="norm"), generalization=resnet,
         architectures=(("ResNet-18", "resnet18_cifar"), ("DenseNet-121", "densenet121_cifar"),
                        ("Preact-18", "preact_resnet18_cifar"), ("ResNeXt-29", "resnext29_cifar")),
         datasets=("cifar10", "cifar100"), epochs=(20, 100), seeds=(0,), advprop=advprop, robmask=robmask,
         variants={"AdvProp": Variant("dual_bn", advprop),
                   "with random perturbation strength": Variant("dual_bn", replace(advprop, strength_draw="batch")),
-                  "with 2 auxiliary BNs": Variant("dual_bn", None),
+                  "with 2 auxiliary BNs": Variant("dual_bn_aux2", replace(advprop, extra_eps=(4 / 255,))),
                   "RobMask (k = 2)": Variant("robmask", robmask), "RobMask (k = 3)": Variant("robmask_k3", robmask)},
-        n_eval=10_000, pgd_steps=100, autoattack=AttackSpec(AutoAttack, eps=EPS, version="standard"),
+        n_eval=10_000, n_robust=10_000, pgd_steps=100, autoattack=AttackSpec(AutoAttack, eps=EPS, version="standard"),
     )
+
+
+QUICK_GENERALIZATION_SUBSET = 10_000  # Table 6.3's training images at quick (half the shared subset)
 
 
 def _quick(chapter4: DefenseSettings) -> MaskingSettings:
     steps = chapter4.defenses["Adv train"].steps  # type: ignore[attr-defined]  # 3 at quick
-    # AdvProp and RobMask with the thesis's step ε/5 and Chapter 4's quick number of PGD steps.
+    # AdvProp, RobMask and Table 6.5's AT with the thesis's step ε/5 and Chapter 4's quick number of PGD steps.
     advprop, robmask = AdvProp(eps=EPS, steps=steps), RobMask(eps_max=EPS, steps=steps)
+    generalization = replace(chapter4.robust_train, train_subset=QUICK_GENERALIZATION_SUBSET)
     return MaskingSettings(
-        chapter4=chapter4, network="small VGG (quick stand-in for ResNet-18)", natural=chapter4.train, robust=chapter4.robust_train,
-        at_defense=chapter4.defenses["Adv train"],
+        chapter4=chapter4, network="small VGG (quick stand-in for ResNet-18)", natural=chapter4.train,
+        robust=chapter4.robust_train, at_defense=chapter4.defenses["Adv train"],
+        baseline_at=PGDAT(eps=EPS, alpha=EPS / 5, steps=steps),
         finetune=replace(chapter4.robust_train, trainable="norm", epochs=2),
-        generalization=chapter4.robust_train,
+        generalization=generalization,
         architectures=(("small VGG", chapter4.train.model),), datasets=("cifar10",),
-        epochs=(chapter4.robust_train.epochs,), seeds=(0, 1), advprop=advprop, robmask=robmask,
-        variants={"with random perturbation strength": Variant("dual_bn", replace(advprop, strength_draw="batch")),
-                  "RobMask (k = 3)": Variant("robmask_k3", robmask)},
-        n_eval=200, pgd_steps=20, autoattack=chapter4.columns.autoattack,
-        note=f"small VGG on {chapter4.train.train_subset:,} CIFAR-10 training images: Chapter 4's natural and "
-             f"'Adv train' models, BN-only fine-tuning 2 epochs, Table 6.3's runs {chapter4.robust_train.epochs} "
-             f"epochs with {steps} PGD steps from two seeds; 200 test images, PGD-20 and reduced AutoAttack",
+        epochs=(generalization.epochs,), seeds=(0, 1), advprop=advprop, robmask=robmask, variants={},
+        # Table 6.5 runs 20 attacks per row; AutoAttack shortened as Chapter 5's quick one
+        n_eval=200, n_robust=100, pgd_steps=20,
+        autoattack=AttackSpec(AutoAttack, eps=EPS, version="standard", steps=20, n_target_classes=2, n_queries=200),
+        note=f"small VGG: Chapter 4's natural and 'Adv train' models ({chapter4.train.train_subset:,} CIFAR-10 "
+             f"training images), BN-only fine-tuning 2 epochs; Table 6.3's runs and Table 6.5's AT "
+             f"{generalization.epochs} epochs of {QUICK_GENERALIZATION_SUBSET:,} images with {steps} PGD steps "
+             f"(step ε/5) from two seeds; Table 6.6's variants not trained; 200 test images and PGD-20 (Table 6.5: "
+             "100, with a shortened AutoAttack)",
     )
 
 
 def _smoke(chapter4: DefenseSettings) -> MaskingSettings:
     quick = _quick(chapter4)
+    advprop, robmask = replace(quick.advprop, steps=1), replace(quick.robmask, steps=1)
     return replace(
         quick, finetune=replace(chapter4.robust_train, trainable="norm", epochs=1),
         generalization=chapter4.robust_train, epochs=(chapter4.robust_train.epochs,),
-        advprop=replace(quick.advprop, steps=1), robmask=replace(quick.robmask, steps=1),
-        variants={"RobMask (k = 3)": Variant("robmask_k3", replace(quick.robmask, steps=1))},
-        n_eval=24, pgd_steps=3, autoattack=chapter4.columns.autoattack,
+        advprop=advprop, robmask=robmask, baseline_at=PGDAT(eps=EPS, alpha=EPS / 5, steps=1),
+        variants={"with 2 auxiliary BNs": Variant("dual_bn_aux2", replace(advprop, extra_eps=(4 / 255,))),
+                  "RobMask (k = 3)": Variant("robmask_k3", robmask)},
+        n_eval=24, n_robust=24, pgd_steps=3, autoattack=chapter4.columns.autoattack,
         note=chapter4.note,
     )
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from torch import nn
 
+from ..data import CLASS_NAMES
 from ..errors import require
 from ..norms import norm_factory
 from ..registry import create, lookup
@@ -100,8 +102,13 @@ class TrainConfig:
                 if name not in LATE_FIELDS or value != defaults[name]}
 
     def build_model(self) -> nn.Module:
-        """A fresh instance of the registered model, with ``norm_layer`` where it is not "bn"."""
-        return create("model", self.model, **({} if self.norm_layer == "bn" else {"norm_layer": self.norm_layer}))
+        """A fresh instance of the registered model, with ``norm_layer`` where it is not "bn" and as
+        many outputs as ``dataset`` has classes (CIFAR-100: 100) where the model takes ``num_classes``."""
+        options: dict[str, Any] = {} if self.norm_layer == "bn" else {"norm_layer": self.norm_layer}
+        classes = CLASS_NAMES.get(self.dataset)
+        if classes is not None and "num_classes" in inspect.signature(lookup("model", self.model)).parameters:
+            options["num_classes"] = len(classes)
+        return create("model", self.model, **options)
 
     def key(self) -> str:
         """A 12-hex-digit hash of :meth:`to_dict`: equal configs share it, any change alters it."""
