@@ -33,6 +33,9 @@ KINDS = tuple(KIND_PACKAGES)
 FAMILIES = (
     "image_classifier",  # (N, C, H, W) images in [0, 1] -> (N, K) logits
     "toy",  # (N, 2) points -> (N, K) logits, the 2-D illustrations of Chapters 2 and 4
+    "seq2seq",  # (B, S) source ids, (B,) lengths, (B, T) decoder-input ids -> (B, T, V) logits (§3.1)
+    "language_model",  # (B, T) ids -> (B, T, V) next-token logits, Table 3.5's perplexity (§3.1.4)
+    "text_classifier",  # (N, L) int64 character ids -> (N, K) logits, Table 1.1's char-CNN (Ch. 1)
 )
 
 _REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {kind: {} for kind in KINDS}

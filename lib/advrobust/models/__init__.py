@@ -14,6 +14,7 @@ from typing import Any
 from torch import nn
 
 from ..registry import create
+from .char_cnn import CharCNN, char_cnn_mini, char_cnn_small, one_hot_characters
 from .cw import CarliniWagnerCNN, cw_cifar10, cw_mnist
 from .densenet import (
     DENSENET121_BLOCKS,
@@ -29,11 +30,13 @@ from .imagenet import (
     NormalizedImageNetNet,
     resnet50_rimagenet,
 )
+from .language_model import LanguageModel, Perplexity, next_token_pairs
 from .mlp import ToyMLP, mlp_2d
 from .normalize import CIFAR10_MEAN, CIFAR10_STD, Normalize
 from .preact_resnet import PreActBasicBlock, PreActResNet, preact_resnet18_cifar
 from .resnet import BasicBlock, CifarResNet, resnet18_cifar
 from .resnext import CifarResNeXt, ResNeXtBlock, resnext29_cifar
+from .seq2seq import Seq2Seq
 from .vgg import (
     SMALL_VGG_LAYOUT,
     VGG16_LAYOUT,
@@ -61,6 +64,7 @@ __all__ = [
     "BasicBlock",
     "BlockGroup",
     "CarliniWagnerCNN",
+    "CharCNN",
     "CifarDenseNet",
     "CifarResNeXt",
     "CifarResNet",
@@ -68,20 +72,27 @@ __all__ = [
     "DenseBottleneck",
     "DenseTransition",
     "GBDTScores",
+    "LanguageModel",
     "Normalize",
     "NormalizedImageNetNet",
+    "Perplexity",
     "PreActBasicBlock",
     "PreActBlock",
     "PreActResNet",
     "ResNeXtBlock",
+    "Seq2Seq",
     "ToyMLP",
     "WRN34_WIDTHS",
     "WideResNet",
+    "char_cnn_mini",
+    "char_cnn_small",
     "create_model",
     "cw_cifar10",
     "cw_mnist",
     "densenet121_cifar",
     "mlp_2d",
+    "next_token_pairs",
+    "one_hot_characters",
     "preact_resnet18_cifar",
     "resnet18_cifar",
     "resnet50_rimagenet",

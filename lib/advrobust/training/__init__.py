@@ -8,6 +8,13 @@ from .checkpoint import load_checkpoint, save_atomic
 from .config import OPTIMIZERS, SCHEDULES, TrainConfig
 from .gbdt import GBDTConfig, fit_booster, train_gbdt
 from .loop import History, StartFrom, place_model, run_key, train
+from .text import (
+    TextTrainConfig,
+    text_run_directory,
+    text_training_history,
+    train_text_model,
+    trained_text_model,
+)
 
 __all__ = [
     "OPTIMIZERS",
@@ -15,6 +22,7 @@ __all__ = [
     "GBDTConfig",
     "History",
     "StartFrom",
+    "TextTrainConfig",
     "TrainConfig",
     "load_checkpoint",
     "load_training_split",
@@ -23,9 +31,13 @@ __all__ = [
     "run_directory",
     "run_key",
     "save_atomic",
+    "text_run_directory",
+    "text_training_history",
     "fit_booster",
     "train",
     "train_gbdt",
+    "train_text_model",
     "trained_model",
+    "trained_text_model",
     "training_record",
 ]
