@@ -18,6 +18,7 @@ LAYERS = [
     {"data", "models"},
     {"attacks"},
     {"blackbox"},
+    {"text"},  # Chapter 3.1's attacks on sequence-to-sequence models
     {"defenses"},
     {"training"},
     {"robustness"},
