@@ -22,8 +22,9 @@
 # {cite}`cheng2021thesis` studies both sides of this problem: how to *find* such examples
 # (Part I, attacks) and how to *train* networks that resist them (Part II, defenses).
 #
-# This page reproduces the thesis's opening example (Figure 1.1, a bagel turned into a piano) with
-# a model we train ourselves, and states the two definitions every later chapter builds on.
+# This page reproduces the thesis's opening examples (Figure 1.1, a bagel turned into a piano, and
+# Table 1.1, a news text whose topic flips with one character) with models we train ourselves, and
+# states the two definitions every later chapter builds on.
 #
 # ## Definitions
 #
@@ -61,14 +62,17 @@ results_dir = "results"
 
 # %%
 from advrobust.experiments import ch1_introduction as ch1
+from advrobust.experiments import ch1_text
 from advrobust.experiments.ch2_white_box import load_victim
 from advrobust.experiments.setup import setup_chapter
 from advrobust.plotting.images import adversarial_examples_figure
+from advrobust.profiles.text_classification import text_classification
 from advrobust.profiles.whitebox import whitebox
 
 chapter = setup_chapter(profile, device, seed, results_dir)
 results = chapter.results
 settings = whitebox(profile)
+text_settings = text_classification(profile)
 
 # %% [markdown]
 # ## The victim: the C&W MNIST network
@@ -130,6 +134,44 @@ figure.summary()
 # need a larger change. In this run its average $L_2$ is {glue:text}`ch1_targeted_mean_l2:.2f`,
 # against {glue:text}`ch1_untargeted_mean_l2:.2f` for the untargeted attack. The thesis's
 # hard-label experiments (Chapter 2) show the same ordering.
+#
+# ## Table 1.1: one character fools a text classifier
+#
+# The thesis's second example is a news-topic classifier on AG News (four classes: World, Sports,
+# Business, Sci/Tech): "South Africa's historic Soweto township marks its 100th birthday on
+# Tuesday in a mood of optimism." is World news at 57%; with "mood" changed to "mooP" it is
+# Sci/Tech at 95%. The thesis does not name its model. We take the standard character-level one,
+# the small ConvNet of Zhang, Zhao and LeCun {cite}`zhang2015charcnn`: each of a text's first
+# 1,014 characters becomes a one-hot vector over 69 characters (lower-case letters, digits,
+# punctuation and the new line; any other character, the space included, a zero vector), read by
+# six temporal convolutions and two fully connected layers. The quick profile trains a narrower
+# version on part of the training set (`text_settings.train` says which).
+#
+# The attack is HotFlip {cite}`ebrahimi2018hotflip`. The one-hot vectors are the model's input, so
+# one backward pass gives, for every position $p$ and character $b$, the first-order estimate
+# $\partial J / \partial x_{b,p} - \partial J / \partial x_{a,p}$ of how much replacing the
+# current character $a$ by $b$ raises the loss $J$. The `text_settings.candidates` best flips
+# are then tried exactly, and a flip that changes the predicted class is kept. One character
+# changes, always inside the text. Our model lower-cases its input as Zhang et al.'s does, so the
+# new character is printed in lower case: to the model, "mooP" and "moop" are the same text.
+#
+# AG News is not shipped with this book. Without `ag_news_csv/train.csv` and `test.csv` in the data
+# directory, the table shows only the thesis's rows, and the line under it says where to put the
+# files.
+
+# %%
+table_1_1 = ch1_text.table_1_1(text_settings, chapter.device, profile, seed=chapter.seed)
+results.table(table_1_1.table, "table_1_1", caption="Table 1.1: a news text whose topic flips with one "
+              "changed character, with the predicted class and its softmax confidence. Thesis: its (unnamed) "
+              "classifier. Ours: Zhang et al.'s character-level ConvNet attacked by one-character HotFlip.")
+print(table_1_1.describe())
+
+# %% [markdown]
+# With AG News at hand, the success rate says how often the thesis's example is the rule and not
+# the exception. The rate of the single best estimated flip beside it shows how far the
+# first-order estimate alone gets. A ReLU that is switched off has no gradient, so the estimate is
+# blind to the units a new character would switch on. It finds *where* to flip better than *what*
+# to flip it to.
 #
 # ## Exercises
 #
