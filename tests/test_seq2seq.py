@@ -325,3 +325,13 @@ def test_batches_are_bucketed_by_length_and_cover_distinct_sentences():
     assert spread <= 2  # against about 10 for random batches of 1..12-word sentences
     small = text_training._bucketed_batches(data.y[:5], 32, 1, torch.Generator().manual_seed(0))
     assert sorted(small.flatten().tolist()) == [0, 1, 2, 3, 4]
+
+
+def test_opennmt_initialisation_draws_every_weight_in_its_range():
+    model = Seq2Seq(VOCAB, VOCAB, embedding_dim=8, hidden_size=16, init_range=0.1)
+    assert all(float(p.abs().max()) <= 0.1 for p in model.parameters())
+    assert float(model.src_embedding.weight[PAD].abs().max()) == 0.0  # padding stays a zero vector
+    assert float(model.tgt_embedding.weight[PAD].abs().max()) == 0.0
+    assert float(Seq2Seq(VOCAB, VOCAB, embedding_dim=8, hidden_size=16).src_embedding.weight.abs().max()) > 0.1
+    with pytest.raises(ConfigError, match="init_range"):
+        Seq2Seq(VOCAB, VOCAB, init_range=0.0)

@@ -98,9 +98,11 @@ class Seq2Seq(nn.Module):
         layers: int = 1,
         dropout: float = 0.3,  # OpenNMT's default
         bidirectional: bool = False,
+        init_range: float | None = None,  # OpenNMT's param_init: every weight ~ U(−r, r); None: torch's defaults
     ) -> None:
         super().__init__()
         require(min(src_vocab_size, tgt_vocab_size) > EOS, "a vocabulary needs the 4 specials and words")
+        require(init_range is None or init_range > 0, f"init_range must be positive or None, got {init_range}")
         require(layers >= 1 and embedding_dim >= 1 and hidden_size >= 1, "sizes must be positive")
         require(0 <= dropout < 1, f"dropout must be in [0, 1), got {dropout}")
         require(not bidirectional or hidden_size % 2 == 0, "a bidirectional encoder needs an even hidden_size")
@@ -118,6 +120,18 @@ class Seq2Seq(nn.Module):
         self.attention = GlobalAttention(hidden_size)
         self.dropout = nn.Dropout(dropout)
         self.generator = nn.Linear(hidden_size, tgt_vocab_size)
+        if init_range is not None:
+            self._opennmt_init(init_range)
+
+    def _opennmt_init(self, init_range: float) -> None:
+        """OpenNMT-py's ``-param_init``: every parameter uniform in [−r, r], then the padding rows
+        of the embeddings set back to 0. It sets the scale of the embedding space, and with it what
+        a learning rate of Seq2Sick means (the author's rates assume it)."""
+        with torch.no_grad():
+            for parameter in self.parameters():
+                parameter.uniform_(-init_range, init_range)
+            self.src_embedding.weight[PAD].zero_()
+            self.tgt_embedding.weight[PAD].zero_()
 
     def forward(self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor) -> Tensor:
         """Teacher-forced logits (B, T, V_tgt) of the next target token after each of ``tgt_in``

@@ -28,4 +28,4 @@ def corpus_bleu(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequen
     """Corpus BLEU (0-100) of tokenised outputs against one tokenised reference each
     (``tokenize="none"``: the text is already tokenised), the model-quality number of the pages."""
     return float(sacrebleu.corpus_bleu([" ".join(h) for h in hypotheses], [[" ".join(r) for r in references]],
-                                       tokenize="none").score)
+                                       tokenize="none", force=True).score)
