@@ -142,10 +142,17 @@ results.table(ours_3_4, "table_3_4", caption=(
 # $\delta_i$ to 0 whenever $\lVert\delta_i\rVert \le \eta\lambda_1$, and a word changes only when $x_i+\delta_i$
 # passes half-way to another word. The first table compares those thresholds with the scale of our
 # translator's embedding space. The second runs, on the first sentences of Table 3.4, the profile's
-# attack beside two variants. One is Algorithm 6's literal projection, which projects $\delta$ itself
-# after every step. The other is $\lambda_2 = 0$, which is what the author's code runs, because it
-# detaches the gradient-regularisation term. In the thesis's form, that term pulls every changed
-# word back with a gradient of norm $\lambda_2$.
+# attack beside three variants:
+#
+# * Algorithm 6's literal projection, which projects $\delta$ itself after every step;
+# * $\lambda_2 = 0$, which is what the author's code runs, because it detaches the
+#   gradient-regularisation term (in the thesis's form that term pulls every changed word back
+#   with a gradient of norm $\lambda_2$);
+# * learning rates a tenth of the author's, for an embedding space whose words lie closer
+#   together than one step of $\eta = 2$.
+#
+# The thesis's learning rates belong to its own, larger models; these rows show how much of
+# Table 3.4 depends on them.
 
 # %%
 results.table(ch3.embedding_scale(bundle, settings), "embedding_scale", caption=(
