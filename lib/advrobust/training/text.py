@@ -30,9 +30,7 @@ resumable state and history, rewritten every epoch) and ``final.pt`` (the weight
 """
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 import logging
 import math
 import time
@@ -49,20 +47,25 @@ from tqdm import tqdm
 
 from ..data import TensorData
 from ..data.vocab import BOS, PAD
-from ..errors import ConfigError, DataError, require
+from ..errors import require
 from ..models import next_token_pairs
 from ..registry import create, family, lookup
-from ..runtime import cache_root, resolve_device, seed_everything
-from .checkpoint import load_checkpoint, save_atomic
+from ..runtime import resolve_device
+from .cached_runs import (
+    LAST_CHECKPOINT,
+    History,
+    cached_model,
+    config_key,
+    recorded_history,
+    resume_state,
+    run_directory,
+)
+from .checkpoint import save_atomic
 
 logger = logging.getLogger(__name__)
 
 TEXT_FAMILIES = ("seq2seq", "language_model")
 BUCKET_BATCHES = 100  # batches per window sorted by length
-LAST_CHECKPOINT = "last.pt"
-FINAL_WEIGHTS = "final.pt"
-
-History = dict[str, list[float]]
 ModelOption = tuple[str, int | float | bool]
 
 
@@ -119,13 +122,12 @@ class TextTrainConfig:
 
     def key(self) -> str:
         """A 12-hex-digit hash of :meth:`to_dict`: equal configs share it, any change alters it."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        return config_key(self.to_dict())
 
 
 def text_run_directory(config: TextTrainConfig, cache_dir: Path | str | None = None) -> Path:
     """``<cache_root>/<model>-<data_key>-<key>``: where ``config``'s checkpoints live."""
-    return cache_root(cache_dir) / f"{config.model}-{config.data_key}-{config.key()}"
+    return run_directory(config.model, config.data_key, config.key(), cache_dir)
 
 
 def train_text_model(
@@ -190,26 +192,14 @@ def trained_text_model(
     ``data`` must be the corpus ``config.data_key`` names; the cache cannot check it.
     """
     device = resolve_device(device) if isinstance(device, str) else device
-    directory = text_run_directory(config, cache_dir)
-    final = directory / FINAL_WEIGHTS
-    seed_everything(config.seed)
-    model = config.build_model()
-    if not final.exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "config.json").write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True))
-        train_text_model(model, data, config, device, directory, progress)
-        save_atomic(model.state_dict(), final)
-    model.load_state_dict(load_checkpoint(final, device))
-    return model.to(device).eval()
+    return cached_model(text_run_directory(config, cache_dir), config.to_dict(), config.seed, config.build_model,
+                        lambda model, directory: train_text_model(model, data, config, device, directory, progress),
+                        device)
 
 
 def text_training_history(config: TextTrainConfig, cache_dir: Path | str | None = None) -> History:
     """The per-epoch history of a cached run (from its ``last.pt``)."""
-    path = text_run_directory(config, cache_dir) / LAST_CHECKPOINT
-    if not path.exists():
-        raise DataError(f"no training record {path}; train the model first (trained_text_model)")
-    history: History = load_checkpoint(path)["history"]
-    return history
+    return recorded_history(text_run_directory(config, cache_dir), "trained_text_model")
 
 
 def _check_data(data: TensorData, config: TextTrainConfig) -> tuple[Tensor, Tensor]:
@@ -287,9 +277,7 @@ def _logits_and_targets(model: nn.Module, src: Tensor, tgt: Tensor, kind: str) -
 def _resume(path: Path, config: TextTrainConfig, model: nn.Module, optimizer: Adam,
             device: torch.device) -> tuple[int, History]:
     """Restore model and optimizer (in place) from ``path``; returns (epochs done, history)."""
-    checkpoint = load_checkpoint(path, device)
-    if checkpoint["config_key"] != config.key():
-        raise ConfigError(f"{path} was written by a different training config; delete it or use another directory")
+    checkpoint = resume_state(path, config.key(), device)
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     return checkpoint["epoch"], checkpoint["history"]
