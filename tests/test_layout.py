@@ -19,6 +19,7 @@ LAYERS = [
     {"attacks"},
     {"blackbox"},
     {"text"},  # Chapter 3.1's attacks on sequence-to-sequence models
+    {"dialogue"},  # Chapter 3.2's negotiation game, self-play and attacks on dialogue agents
     {"defenses"},
     {"training"},
     {"robustness"},

@@ -36,6 +36,8 @@ FAMILIES = (
     "seq2seq",  # (B, S) source ids, (B,) lengths, (B, T) decoder-input ids -> (B, T, V) logits (§3.1)
     "language_model",  # (B, T) ids -> (B, T, V) next-token logits, Table 3.5's perplexity (§3.1.4)
     "text_classifier",  # (N, L) int64 character ids -> (N, K) logits, Table 1.1's char-CNN (Ch. 1)
+    "dialogue_agent",  # (B, 6) goals, (B, T) dialogue ids -> DialogueOutput: (B, T, V) next-word and
+    # (B, 6, O) selection logits; the negotiation agents of §3.2 (LYD17), read/write/choose by state
 )
 
 _REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {kind: {} for kind in KINDS}

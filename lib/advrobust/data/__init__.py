@@ -25,6 +25,15 @@ from .imagenet import (
     restricted_imagenet_folder,
 )
 from .loading import load_dataset
+from .negotiation import (
+    NegotiationCorpus,
+    NegotiationData,
+    NegotiationExample,
+    load_negotiation,
+    load_selfplay_contexts,
+    negotiation_data,
+    negotiation_vocabulary,
+)
 from .summarization import load_duc, load_gigaword
 from .tensors import TensorData, pad_sequences
 from .text import ParallelCorpus, TextStatistics, sequence_pairs, text_statistics
@@ -39,12 +48,17 @@ CLASS_NAMES: dict[str, tuple[str, ...]] = {"mnist": mnist.CLASSES, "cifar10": ci
 __all__ = [
     "CLASS_NAMES",
     "LabelledTexts",
+    "NegotiationCorpus",
+    "NegotiationData",
+    "NegotiationExample",
     "ParallelCorpus",
     "RESTRICTED_IMAGENET_CLASSES",
     "RestrictedImageNet",
     "TensorData",
     "TextStatistics",
     "Vocabulary",
+    "negotiation_data",
+    "negotiation_vocabulary",
     "pad_sequences",
     "character_data",
     "character_lengths",
@@ -57,6 +71,8 @@ __all__ = [
     "load_duc",
     "load_gigaword",
     "load_multi30k",
+    "load_negotiation",
+    "load_selfplay_contexts",
     "load_wmt15",
     "replace_characters",
     "restricted_imagenet_folder",

@@ -23,6 +23,7 @@ from .densenet import (
     DenseTransition,
     densenet121_cifar,
 )
+from .dialogue_agent import DialogueAgent, DialogueOutput, DialogueState, Written
 from .gbdt import GBDTScores, roc_auc
 from .imagenet import (
     IMAGENET_MEAN,
@@ -71,6 +72,9 @@ __all__ = [
     "CifarVGG",
     "DenseBottleneck",
     "DenseTransition",
+    "DialogueAgent",
+    "DialogueOutput",
+    "DialogueState",
     "GBDTScores",
     "LanguageModel",
     "Normalize",
@@ -84,6 +88,7 @@ __all__ = [
     "ToyMLP",
     "WRN34_WIDTHS",
     "WideResNet",
+    "Written",
     "char_cnn_mini",
     "char_cnn_small",
     "create_model",
