@@ -85,6 +85,17 @@ def test_claims_read_the_right_cells():
     assert [c.status for c in bad] == ["does NOT hold"] * 5
 
 
+def test_trends_skip_rows_without_a_successful_attack():
+    # the quick run's shape: no 3-keyword success, so no words-changed or BLEU value there
+    rows = table_3_4([1.0, 0.17, 0.01, 0.0], [11.2, 1.53, 3.0, np.nan], [0.05, 0.69, 0.41, np.nan])
+    lines = {c.claim: c.status for c in ch3.claims(rows, table_3_5(), "smoke")}
+    assert lines["success falls and words changed rise with the number of keywords"] == "holds"
+    assert lines["BLEU falls with the number of keywords"] == "holds"
+    single = table_3_4([1.0, 0.1, 0.0, 0.0], [3.0, 1.0, np.nan, np.nan], [0.5, 0.7, np.nan, np.nan])
+    assert {c.claim: c.status for c in ch3.claims(single, table_3_5(), "smoke")}[
+        "BLEU falls with the number of keywords"] == "inconclusive"
+
+
 def test_page_runs_at_smoke(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     bin_dir = Path(sys.executable).parent

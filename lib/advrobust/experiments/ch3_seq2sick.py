@@ -18,8 +18,16 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from ..data import ParallelCorpus, TensorData, load_duc, load_gigaword, load_multi30k, sequence_pairs, text_statistics
 from ..attacks.spec import AttackSpec
+from ..data import (
+    ParallelCorpus,
+    TensorData,
+    load_duc,
+    load_gigaword,
+    load_multi30k,
+    sequence_pairs,
+    text_statistics,
+)
 from ..data.vocab import Vocabulary
 from ..errors import DataError
 from ..models import LanguageModel, Seq2Seq
@@ -268,6 +276,17 @@ def table_3_6(bundle: Translation, settings: Seq2SickSettings, device: torch.dev
 # ------------------------------------------------------------------------------ claims
 
 
+def trend_claim(claim: str, series: Mapping[str, tuple[pd.Series, int]]) -> Claim:
+    """Whether each series moves in its direction (+1 rises, −1 falls) over its rows with a value
+    (a row without a successful attack has none); "inconclusive" when a series has fewer than two."""
+    measured = "; ".join(f"{name} " + " → ".join(f"{v:.3f}" for v in values) for name, (values, _) in series.items())
+    known = {name: values.dropna().to_numpy() for name, (values, _) in series.items()}
+    if any(len(values) < 2 for values in known.values()):
+        return Claim(claim, "inconclusive", measured + " (fewer than two rows with a successful attack)")
+    holds = all(bool(np.all(direction * np.diff(known[name]) >= 0)) for name, (_, direction) in series.items())
+    return Claim(claim, status(holds), measured)
+
+
 def claims(table: pd.DataFrame, perplexity: pd.DataFrame, profile: str) -> list[Claim]:
     """The claims a reduced run can show, read from our Table 3.4 and Table 3.5 columns."""
     ours = f"ours ({profile})"
@@ -279,13 +298,9 @@ def claims(table: pd.DataFrame, perplexity: pd.DataFrame, profile: str) -> list[
               f"success {success[NON_OVERLAP]:.3f}, {changed[NON_OVERLAP]:.2f} words changed"),
         Claim("one keyword succeeds almost always", status(bool(success[keyword_row(1)] >= 0.9)),
               f"success {success[keyword_row(1)]:.3f}"),
-        Claim("success falls and words changed rise with the number of keywords",
-              status(bool(np.all(np.diff(success[keyword_rows].to_numpy()) <= 0)
-                          and np.all(np.diff(changed[keyword_rows].to_numpy()) >= 0))),
-              "success " + " → ".join(f"{v:.3f}" for v in success[keyword_rows])
-              + "; changed " + " → ".join(f"{v:.2f}" for v in changed[keyword_rows])),
-        Claim("BLEU falls with the number of keywords", status(bool(np.all(np.diff(bleu[keyword_rows].to_numpy()) <= 0))),
-              " → ".join(f"{v:.3f}" for v in bleu[keyword_rows])),
+        trend_claim("success falls and words changed rise with the number of keywords",
+                    {"success": (success[keyword_rows], -1), "changed": (changed[keyword_rows], +1)}),
+        trend_claim("BLEU falls with the number of keywords", {"BLEU": (bleu[keyword_rows], -1)}),
     ]
     column = perplexity.columns[-1]
     original = float(perplexity.loc["Original", column])

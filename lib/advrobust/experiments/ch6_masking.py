@@ -11,7 +11,7 @@ the thesis's numbers (``data/thesis/table_6_*.csv``); the claims come back as
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np

@@ -8,7 +8,9 @@
 The models are in :mod:`advrobust.models.seq2seq`, the corpora and vocabularies in
 :mod:`advrobust.data`.
 """
-from .hotflip import HotFlip  # Table 1.1's one-character attack on a character-level classifier
+from .hotflip import (
+    HotFlip,  # Table 1.1's one-character attack on a character-level classifier
+)
 from .seq2sick import Seq2Sick, Seq2SickResult
 
 __all__ = ["HotFlip", "Seq2Sick", "Seq2SickResult"]
