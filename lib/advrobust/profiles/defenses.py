@@ -273,3 +273,12 @@ def defenses(profile: str, data_root: str | Path | None = None) -> DefenseSettin
     if profile == "smoke":
         return _smoke(dataset)
     return _quick_cifar() if dataset == "cifar10" else _quick_mnist()
+
+
+def cifar10_defenses(profile: str, chapter: str, data_root: str | Path | None = None) -> DefenseSettings:
+    """Chapter 4's settings at ``profile`` for a chapter that builds on its CIFAR-10 runs
+    (Chapters 5 and 6); without CIFAR-10 on disk, a one-line ConfigError naming ``chapter``."""
+    chapter4 = defenses(profile, data_root)
+    require(chapter4.dataset == "cifar10", f"{chapter} needs CIFAR-10: put cifar-10-batches-py in the data "
+                                           "directory (see the README, Data)")
+    return chapter4

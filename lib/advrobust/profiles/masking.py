@@ -35,7 +35,7 @@ from ..errors import require
 from ..robustness.autoattack import AutoAttack
 from ..training import StartFrom, TrainConfig
 from .base import check_profile
-from .defenses import DefenseSettings, defenses
+from .defenses import DefenseSettings, cifar10_defenses
 
 EPS = 8 / 255  # ε_max: the training budget and Table 6.1/6.2's robust accuracy
 EPS_LEVELS = tuple(e / 255 for e in (0, 2, 4, 6, 8))  # Table 6.5's columns
@@ -186,7 +186,5 @@ def _smoke(chapter4: DefenseSettings) -> MaskingSettings:
 def masking(profile: str, data_root: str | Path | None = None) -> MaskingSettings:
     """Settings of Chapter 6 at ``profile``, on Chapter 4's settings at the same profile."""
     profile = check_profile(profile)
-    chapter4 = defenses(profile, data_root)
-    require(chapter4.dataset == "cifar10", "Chapter 6 needs CIFAR-10: put cifar-10-batches-py in the data "
-                                           "directory (see the README, Data)")
+    chapter4 = cifar10_defenses(profile, "Chapter 6", data_root)
     return {"paper": _paper, "quick": _quick, "smoke": _smoke}[profile](chapter4)

@@ -28,7 +28,7 @@ from ..errors import require
 from ..robustness.autoattack import AutoAttack
 from ..training import StartFrom, TrainConfig
 from .base import check_profile
-from .defenses import DefenseSettings, defenses
+from .defenses import DefenseSettings, cifar10_defenses
 
 # Figure 5.5's variants at quick: every module alone and combined, and LS alone and with GA (the
 # baselines the thesis names); paper adds LS with mixup.
@@ -198,7 +198,5 @@ def _smoke(chapter4: DefenseSettings) -> SproutSettings:
 def sprout(profile: str, data_root: str | Path | None = None) -> SproutSettings:
     """Settings of Chapter 5 at ``profile``, on Chapter 4's settings at the same profile."""
     profile = check_profile(profile)
-    chapter4 = defenses(profile, data_root)
-    require(chapter4.dataset == "cifar10", "Chapter 5 needs CIFAR-10: put cifar-10-batches-py in the data "
-                                           "directory (see the README, Data)")
+    chapter4 = cifar10_defenses(profile, "Chapter 5", data_root)
     return {"paper": _paper, "quick": _quick, "smoke": _smoke}[profile](chapter4)
