@@ -4,13 +4,12 @@ seeded self-play, and a tiny agent trained in seconds on a slice of the shipped 
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
 import torch
-from advrobust.data import Vocabulary, data_root
+from _dialogue_fixtures import SCENARIO, TINY, VOCABULARY, WORDS, tiny_agent, val_slices
+from advrobust.data import Vocabulary
 from advrobust.data import negotiation as neg
-from advrobust.data.vocab import SPECIALS
 from advrobust.dialogue import (
     ModelNegotiator,
     Outcome,
@@ -35,9 +34,9 @@ from advrobust.dialogue.objectives import (
 from advrobust.errors import ConfigError
 from advrobust.models import DialogueAgent, create_model
 from advrobust.models.dialogue_agent import UNSPEAKABLE, choice_table, enumerate_choices
+from advrobust.profiles.dialogue import advagent
 from advrobust.registry import available, family
 from advrobust.training.dialogue import (
-    SV_SETTINGS,
     DialogueTrainConfig,
     dialogue_run_directory,
     dialogue_training_history,
@@ -45,18 +44,6 @@ from advrobust.training.dialogue import (
     train_dialogue_model,
     trained_dialogue_model,
 )
-
-TINY = {"word_dim": 16, "context_dim": 8, "context_hidden": 8, "lang_hidden": 16, "attention_hidden": 16,
-        "selection_hidden": 16, "dropout": 0.1}
-WORDS = SPECIALS + neg.DIALOGUE_MARKERS + tuple(f"w{i}" for i in range(12))
-VOCABULARY = Vocabulary(WORDS)
-SCENARIO = Scenario((1, 4, 1), ((4, 1, 2), (0, 2, 2)))  # the first line of train.txt
-
-
-def tiny_agent(seed: int = 0, **options: float | bool) -> DialogueAgent:
-    torch.manual_seed(seed)
-    return DialogueAgent(len(WORDS), **{**TINY, **options}).eval()
-
 
 # --- the game ----------------------------------------------------------------------------------------
 
@@ -265,12 +252,7 @@ def test_scenarios_from_selfplay_pairs():
 @pytest.fixture(scope="module")
 def slices() -> tuple[neg.NegotiationData, neg.NegotiationData]:
     """128 training and 32 validation lines of the shipped val.txt, with a vocabulary built on them."""
-    if not os.environ.get("ADVROBUST_DATA"):
-        pytest.fail("ADVROBUST_DATA is not set: point it at the dataset directory (CI: shared/data)")
-    corpus = neg.load_negotiation("val", data_root())
-    train, valid = neg.NegotiationCorpus(corpus.examples[:128], "a"), neg.NegotiationCorpus(corpus.examples[128:160], "b")
-    vocabulary = neg.negotiation_vocabulary(train.dialogues(), unk_threshold=3)
-    return neg.negotiation_data(train, vocabulary), neg.negotiation_data(valid, vocabulary)
+    return val_slices(128, 32)
 
 
 def tiny_config(vocab_size: int, **overrides: float) -> DialogueTrainConfig:
@@ -337,8 +319,8 @@ def test_config_validation():
     recipe = DialogueTrainConfig("negotiator_gru", "x", (("vocab_size", 465),))
     assert recipe.anneal_lrs == pytest.approx((0.2, 0.04)) and recipe.total_epochs == 32
     assert recipe.key() != DialogueTrainConfig("negotiator_gru", "x", (("vocab_size", 465),), seed=2).key()
-    quick = SV_SETTINGS["quick"].config(465, "negotiate-unk20")
-    assert dict(quick.model_options) == {"vocab_size": 465, "init_range": 0.0} and quick.total_epochs == 3
+    quick = advagent("quick").supervised.config(465, "negotiate-unk20")
+    assert dict(quick.model_options)["init_range"] == 0.0 and quick.total_epochs == 3
 
 
 def test_rnn_goal_encoder_option():

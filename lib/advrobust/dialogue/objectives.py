@@ -37,16 +37,26 @@ def favourable_choices(scenario: Scenario, target: int) -> Tensor:
     return torch.tensor(mask)
 
 
-def decision_loss(choice_logits: Tensor, original: int, favourable: Tensor, kappa: float = 0.0) -> Tensor:
+def decision_loss(choice_logits: Tensor, original: int | None, favourable: Tensor, kappa: float = 0.0) -> Tensor:
     """(K,) eq. (3.10): max{Z_{o'} − max_{o∈Ō} Z_o, −κ} for the target's choice logits (K, C), its
     original choice index ``original`` and Ō as the bool mask ``favourable`` (C,). Negative once a
-    favourable choice beats the original one; −κ at most."""
+    favourable choice beats the original one; −κ at most.
+
+    ``original=None`` takes as o' each row's own best choice outside Ō (the C&W form of the
+    margin): it equals the literal o' while the original choice leads, and it stays positive
+    until the target's preferred choice is a favourable one, whichever unfavourable choice
+    leads. The attacks use it (:mod:`.whitebox`)."""
     require(choice_logits.ndim == 2 and favourable.shape == (choice_logits.size(1),),
             f"need (K, C) logits and a (C,) mask, got {tuple(choice_logits.shape)}, {tuple(favourable.shape)}")
     require(bool(favourable.any()), "no choice favours the adversary in this scenario")
     require(kappa >= 0, f"kappa must be >= 0, got {kappa}")
-    best = choice_logits.masked_fill(~favourable.to(choice_logits.device), float("-inf")).max(dim=1).values
-    return torch.clamp(choice_logits[:, original] - best, min=-kappa)
+    mask = favourable.to(choice_logits.device)
+    best = choice_logits.masked_fill(~mask, float("-inf")).max(dim=1).values
+    if original is None:
+        reference = choice_logits.masked_fill(mask, float("-inf")).max(dim=1).values
+    else:
+        reference = choice_logits[:, original]
+    return torch.clamp(reference - best, min=-kappa)
 
 
 def selection_margin(next_word_logits: Tensor, speakable_only: bool = True) -> Tensor:

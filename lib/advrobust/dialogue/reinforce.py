@@ -7,7 +7,8 @@ each game, takes a policy-gradient step on the words it wrote, as the 2017 ``RlA
 
 * its reward r: its own score (0 without a deal) for the RL agent; S_adv − S_ori (eq. 3.7) for the
   RL attack (``reward="advantage"``, with ``complement`` so that the adversary takes what the
-  target leaves and every game is a deal);
+  target leaves and every game is a deal); S_ori − S_adv for the target in adversarial training
+  (eq. 3.13, ``reward="advantage"`` with ``partner_complements``);
 * r is standardised by the mean and standard deviation of all the rewards so far (the 2017 code;
   eq. 3.8 subtracts a running mean µ only);
 * the word written t words before the end of the learner's words weighs r·γ^t (eq. 3.8's
@@ -65,6 +66,7 @@ class ReinforceConfig:
     sel_weight: float = 0.5  # weight of the selection loss in the supervised steps
     reward: str = "own"  # "own" (the RL agent) or "advantage" (eq. 3.7, the RL attack)
     complement: bool = False  # the learner takes what its partner leaves (the attacks' rule)
+    partner_complements: bool = False  # the partner does (the target's side of adversarial training, eq. 3.13)
     max_turns: int = MAX_TURNS
     seed: int = 1
 
@@ -77,6 +79,7 @@ class ReinforceConfig:
         require(self.sv_train_freq >= 0 and self.sv_batch_size >= 1, "bad supervised-step settings")
         require(self.reward in REWARDS, f"unknown reward {self.reward!r}; use one of: {', '.join(REWARDS)}")
         require(self.max_turns >= 1 and self.seed >= 0, "max_turns must be positive and seed >= 0")
+        require(not (self.complement and self.partner_complements), "only one agent can take the complement")
 
 
 class RunningStandardiser:
@@ -132,7 +135,7 @@ def reinforce(
                 _supervised_step(model, sv_optimizer, supervised, config, batches, device)
             game_seed = int(np.random.SeedSequence([config.seed, epoch, position]).generate_state(1)[0])
             record = play((learner, partner), scenarios[index], torch.Generator().manual_seed(game_seed),
-                          config.max_turns, complement=0 if config.complement else None)
+                          config.max_turns, complement=0 if config.complement else 1 if config.partner_complements else None)
             outcomes.append(record.outcome)
             own, other = record.outcome.scores
             reward = float(own if config.reward == "own" else own - other)

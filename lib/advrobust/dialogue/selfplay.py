@@ -27,8 +27,9 @@ from typing import Protocol
 import numpy as np
 import torch
 from torch import Tensor
+from tqdm import tqdm
 
-from ..data.negotiation import ITEMS, SELECTION, THEM_ID, Input
+from ..data.negotiation import ITEMS, SELECTION, THEM_ID, YOU_ID, Input
 from ..data.vocab import Vocabulary
 from ..errors import require
 from ..models.dialogue_agent import MAX_WORDS, TEMPERATURE, DialogueAgent, DialogueState
@@ -97,8 +98,22 @@ class ModelNegotiator:
         self.written_log_probs.append(written.log_probs[0, :length])
         return tuple(self.vocabulary.words[i] for i in written.words[0, :length].tolist())
 
+    def draft(self, generator: torch.Generator) -> Utterance:
+        """The utterance :meth:`write` would sample, without saying it (the state is unchanged):
+        the attacks of §3.2.3 edit the draft of the adversary's regular speaking module first."""
+        with torch.no_grad():
+            written = self.model.write(self.state, generator, self.temperature, self.max_words)
+        return tuple(self.vocabulary.words[i] for i in written.words[0, :int(written.lengths[0])].tolist())
+
+    def say(self, words: Sequence[str]) -> None:
+        """Read ``YOU:`` and ``words`` as this agent's own utterance (one it did not sample)."""
+        self._extend([YOU_ID, *self.vocabulary.encode(words)])
+
     def read(self, words: Sequence[str]) -> None:
-        tokens = torch.tensor([[THEM_ID, *self.vocabulary.encode(words)]], dtype=torch.long, device=self._device())
+        self._extend([THEM_ID, *self.vocabulary.encode(words)])
+
+    def _extend(self, ids: Sequence[int]) -> None:
+        tokens = torch.tensor([list(ids)], dtype=torch.long, device=self._device())
         with self._gradients():
             self._state, _ = self.model.read(self.state, tokens)
 
@@ -173,10 +188,13 @@ def self_play(
     seed: int,
     max_turns: int = MAX_TURNS,
     complement: int | None = None,
+    progress: bool | None = False,
 ) -> list[GameRecord]:
-    """One :func:`play` per scenario, game ``i`` seeded with ``(seed, i)``."""
+    """One :func:`play` per scenario, game ``i`` seeded with ``(seed, i)``; ``progress`` shows a
+    tqdm bar (None: only in a terminal)."""
     records = []
-    for index, scenario in enumerate(scenarios):
+    for index, scenario in enumerate(tqdm(scenarios, desc="games", unit="game", disable=None if progress is None
+                                          else not progress)):
         generator = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, index]).generate_state(1)[0]))
         records.append(play(agents, scenario, generator, max_turns, complement=complement))
     return records
@@ -189,9 +207,10 @@ def selfplay_metrics(records: Sequence[GameRecord], adversary: int = 0) -> GameM
 
 def scenarios(pairs: Sequence[tuple[Input, Input]], count: int | None = None, seed: int = 0) -> list[Scenario]:
     """The scenarios of ``selfplay.txt``'s input pairs (``load_selfplay_contexts``): all in file
-    order, or ``count`` of them drawn without replacement by ``seed`` (the thesis samples 2,000)."""
+    order, or ``count`` of them drawn without replacement by ``seed``, in the order drawn (the
+    thesis samples 2,000; ``count=len(pairs)`` shuffles them all)."""
     chosen: Sequence[int] = range(len(pairs))
-    if count is not None and count < len(pairs):
-        require(count >= 1, f"count must be positive, got {count}")
+    if count is not None:
+        require(1 <= count <= len(pairs), f"count must be in 1..{len(pairs)}, got {count}")
         chosen = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(seed))[:count].tolist()
     return [Scenario.from_inputs(*pairs[i]) for i in chosen]

@@ -28,7 +28,7 @@ Sizes of the 2017 recipe (README at the time of the thesis, ``train.py`` flags):
 256, goal embedding and state 64, language state 128, selection GRU 256 per direction, selection
 layer 256, dropout 0.5, uniform initialisation in ±0.1 (the selection GRU keeps torch's) — 1.64M
 parameters with the 465-word vocabulary. ``init_range=0`` keeps torch's initialisation everywhere,
-which the quick profile uses (:data:`advrobust.training.dialogue.SV_SETTINGS`: with ±0.1 the
+which the quick profile uses (:mod:`advrobust.profiles.dialogue`: with ±0.1 the
 goal encoding starts near 1e-3 and the selection loss sits on a long plateau).
 
 **Dialogue state.** :class:`DialogueState` holds what an agent has read of B dialogues at once (its

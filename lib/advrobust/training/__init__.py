@@ -8,7 +8,6 @@ from .cache import load_training_split, run_directory, trained_model, training_r
 from .checkpoint import load_checkpoint, save_atomic
 from .config import OPTIMIZERS, SCHEDULES, TrainConfig
 from .dialogue import (
-    SV_SETTINGS,
     DialogueTrainConfig,
     SupervisedAgentSettings,
     dialogue_run_directory,
@@ -30,7 +29,6 @@ from .text import (
 __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
-    "SV_SETTINGS",
     "DialogueTrainConfig",
     "GBDTConfig",
     "History",
@@ -41,6 +39,7 @@ __all__ = [
     "dialogue_run_directory",
     "dialogue_training_history",
     "evaluate_dialogue_model",
+    "fit_booster",
     "load_checkpoint",
     "load_training_split",
     "place_model",
@@ -50,7 +49,6 @@ __all__ = [
     "save_atomic",
     "text_run_directory",
     "text_training_history",
-    "fit_booster",
     "train",
     "train_dialogue_model",
     "train_gbdt",

@@ -36,10 +36,9 @@ Cache: ``<cache_root>/<model>-<data_key>-<key>/`` holds ``config.json``, ``last.
 resumable state, the best weights so far and the history, rewritten every epoch) and
 ``final.pt`` (the weights), all read with ``weights_only=True``.
 
-:data:`SV_SETTINGS` sizes the runs of each profile: ``paper`` is the recipe; ``quick`` fits the
-2-core CPU budget with two more departures, torch's default initialisation and Adam (lr 1e-3, 2
-epochs, then one annealing epoch of Adam at 2e-4), which together learn the selection many times
-faster than the recipe (measurements there); ``smoke`` runs in seconds.
+:class:`SupervisedAgentSettings` sizes a run; each profile's are in
+:mod:`advrobust.profiles.dialogue` (``paper``: the recipe; ``quick``: torch's default
+initialisation and Adam, which learn the selection many times faster, measurements there).
 """
 from __future__ import annotations
 
@@ -96,7 +95,7 @@ class DialogueTrainConfig:
     model_options: tuple[ModelOption, ...] = ()  # (name, value) arguments of the model's factory, sorted
     epochs: int = 30  # max_epoch: epochs before annealing
     batch_size: int = 16  # bsz
-    optimizer: str = "sgd"  # "sgd" (the recipe) or "adam" (a CPU-budget departure, see SV_SETTINGS)
+    optimizer: str = "sgd"  # "sgd" (the recipe) or "adam" (a CPU-budget departure, see profiles.dialogue)
     lr: float = 1.0  # the learning rate before annealing
     momentum: float = 0.1  # SGD's
     nesterov: bool = True  # SGD's
@@ -177,29 +176,6 @@ class SupervisedAgentSettings:
         return DialogueTrainConfig("negotiator_gru", data_key, (("vocab_size", vocab_size), *self.model_options),
                                    epochs=self.epochs, optimizer=self.optimizer, lr=self.lr, min_lr=self.min_lr,
                                    seed=seed)
-
-
-# Measured with OMP_NUM_THREADS=1 on this project's 2-core machine, under load from other jobs: one
-# epoch over the 10,095 training lines with the recipe's sizes takes 105-150 s (10-12 ms per line;
-# the selection module's bidirectional GRU is most of it), validation 3 s. The recipe learns slowly
-# at first: the selection loss sits on a plateau (~1.3-1.5) for thousands of steps with the 2017
-# initialisation (uniform ±0.1, which makes the goal encoding ~1e-3), and after 3 epochs the
-# recipe's SGD reaches validation perplexity 9.37 and selection loss 1.06 (the 2017 code reaches
-# ~6.0 and ~0.22 by epoch 17, github.com/facebookresearch/end-to-end-negotiator/pull/21). So
-# ``quick`` departs twice: torch's default initialisation, which leaves the plateau within the
-# first epoch, and Adam: 2 epochs at lr 1e-3 and one annealing epoch at 2e-4 (~340 s on one loaded
-# core, ~4 minutes on two). It reaches validation perplexity 7.04 and selection loss 0.34, and
-# picks the humans' own choice on 76% of the agreed validation dialogues (the 2017 init with Adam:
-# 6.97, 0.93 and 14%). ``paper`` is the recipe: 30 epochs of SGD and 2 annealing epochs (~1 hour
-# on two cores). ``smoke`` runs in seconds.
-SV_SETTINGS: dict[str, SupervisedAgentSettings] = {
-    "smoke": SupervisedAgentSettings(epochs=1, train_dialogues=400, optimizer="adam", lr=1e-3, min_lr=1.0,
-                                     model_options=(("word_dim", 32), ("lang_hidden", 32), ("attention_hidden", 32),
-                                                    ("selection_hidden", 32), ("init_range", 0.0))),
-    "quick": SupervisedAgentSettings(epochs=2, optimizer="adam", lr=1e-3, min_lr=1e-4,
-                                     model_options=(("init_range", 0.0),)),
-    "paper": SupervisedAgentSettings(epochs=30),
-}
 
 
 def dialogue_run_directory(config: DialogueTrainConfig, cache_dir: Path | str | None = None) -> Path:

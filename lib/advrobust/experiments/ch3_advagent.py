@@ -1,0 +1,323 @@
+"""The experiments of Chapter 3.2 (AdvAgent) as functions of the profile's settings: the agents
+and their perplexities, Table 3.9's example, Table 3.10's six attacks against the SV and the RL
+agent, Tables 3.11-3.13's example dialogues, Table 3.14's attacks against the adversarially
+trained agent, Table 3.15's reactive attack at turns n = 1-4, and the claims. Every table comes
+back beside the thesis's numbers (``data/thesis/table_3_1[045].csv``).
+
+Who plays whom (§3.2.5):
+
+* *No attack* is the RL agent against the target, both choosing (so agreement can fail);
+* *RL attack* is the RL attacker trained against that target (eq. 3.7), taking the complement;
+* the other attacks are :class:`~advrobust.dialogue.adversary.Adversary` s whose regular speaking
+  module is the RL agent (the adversary of the no-attack row), taking the complement. The
+  transfer list L is the RL attacker's last sentences in its winning games against the same
+  target on training scenarios.
+
+Game ``i`` of every row plays evaluation scenario ``i`` seeded with ``(seed, i)``, so rows with
+the same count play the same scenarios with the same coin tosses.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+
+from ..data.negotiation import (
+    ITEMS,
+    NegotiationData,
+    load_negotiation,
+    load_selfplay_contexts,
+    negotiation_data,
+    negotiation_vocabulary,
+)
+from ..data.vocab import Vocabulary
+from ..dialogue.adversary import Adversary, AttackEvent, transfer_sentences
+from ..dialogue.agents import (
+    TrainedAgent,
+    adversarial_training,
+    reinforced_agent,
+    run_history,
+)
+from ..dialogue.game import GameMetrics, Scenario
+from ..dialogue.reinforce import ReinforceConfig
+from ..dialogue.selfplay import (
+    GameRecord,
+    ModelNegotiator,
+    scenarios,
+    self_play,
+    selfplay_metrics,
+)
+from ..profiles.dialogue import ATTACK_ROWS, AdvAgentSettings
+from ..runtime import resolve_device
+from ..tables import beside_thesis, thesis_table
+from ..training.dialogue import (
+    dialogue_training_history,
+    evaluate_dialogue_model,
+    trained_dialogue_model,
+)
+from .claims import Claim, status
+
+DATA_KEY = "negotiate-unk20"
+ROW_NAMES = {"none": "No attack (RL agent)", "transfer": "Transfer", "rl": "RL attack", "reactive": "Reactive",
+             "preemptive": "Preemptive", "ra_pa_da": "RA+PA+DA", "ra_pa_ta": "RA+PA+TA"}
+METRICS = ["par", "adversary_score", "target_score", "advantage", "agreement"]
+DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class Negotiation:
+    """The data of §3.2 at one profile: dialogues, vocabulary and the scenario split."""
+
+    settings: AdvAgentSettings
+    vocabulary: Vocabulary
+    train: NegotiationData
+    valid: NegotiationData
+    evaluation: list[Scenario]  # the first evaluation_pool scenarios of the shuffled selfplay.txt
+    training: list[Scenario]  # self-play training scenarios, disjoint from evaluation
+    device: torch.device
+
+
+def negotiation(settings: AdvAgentSettings, device: torch.device | str = "auto") -> Negotiation:
+    """Load the dialogues, build the vocabulary and split the self-play scenarios."""
+    train_corpus = load_negotiation("train")
+    if settings.supervised.train_dialogues is not None:
+        train_corpus = train_corpus.subset(settings.supervised.train_dialogues, 0)
+    vocabulary = negotiation_vocabulary(load_negotiation("train").dialogues())
+    pairs = load_selfplay_contexts()
+    every = scenarios(pairs, len(pairs), seed=0)
+    evaluation, rest = every[:settings.evaluation_pool], every[settings.evaluation_pool:]
+    training = rest if settings.training_scenarios is None else rest[:settings.training_scenarios]
+    return Negotiation(settings, vocabulary, negotiation_data(train_corpus, vocabulary),
+                       negotiation_data(load_negotiation("val"), vocabulary), evaluation, training,
+                       resolve_device(device) if isinstance(device, str) else device)
+
+
+def data_key(setup: Negotiation) -> str:
+    """Names the training dialogues in the model cache."""
+    subset = setup.settings.supervised.train_dialogues
+    return DATA_KEY if subset is None else f"{DATA_KEY}-first{subset}"
+
+
+@dataclass(frozen=True)
+class Agents:
+    """Every trained agent of §3.2."""
+
+    sv: TrainedAgent
+    rl: TrainedAgent
+    attackers: dict[str, TrainedAgent]  # the RL attacker trained against "SV" and against "RL"
+    adversarially_trained: TrainedAgent  # the RL agent after eq. (3.13)
+    co_trained_attacker: TrainedAgent  # the attacker of the last round of eq. (3.13)
+
+
+def agents(setup: Negotiation, progress: bool | None = None) -> Agents:
+    """Train (or read from the cache) the SV agent, the RL agent, the RL attackers and the
+    adversarially trained pair."""
+    settings, key = setup.settings, data_key(setup)
+    config = settings.supervised.config(len(setup.vocabulary), key)
+    sv = TrainedAgent(trained_dialogue_model(config, setup.train, setup.valid, setup.device, progress=progress),
+                      config.key())
+    supervised = setup.train if settings.rl_agent.sv_train_freq else None
+
+    def reinforced(name: str, start: TrainedAgent, partner: TrainedAgent, config: ReinforceConfig) -> TrainedAgent:
+        return reinforced_agent(name, start, partner, setup.vocabulary, setup.training, config, supervised, key,
+                                setup.device)
+
+    rl = reinforced("rl", sv, sv, settings.rl_agent)
+    attackers = {"SV": reinforced("rlattack", sv, sv, settings.rl_attack),
+                 "RL": reinforced("rlattack", sv, rl, settings.rl_attack)}
+    target, attacker = adversarial_training(rl, attackers["RL"], setup.vocabulary, setup.training,
+                                            settings.adversarial, supervised, key, setup.device)
+    return Agents(sv, rl, attackers, target, attacker)
+
+
+def perplexities(setup: Negotiation, trained: Agents, profile: str) -> pd.DataFrame:
+    """Validation perplexity of each agent beside the thesis's (SV 5.47, RL 5.86)."""
+    rows = []
+    for name, agent in (("SV", trained.sv), ("RL", trained.rl),
+                        ("Adversarially trained", trained.adversarially_trained)):
+        nll, _ = evaluate_dialogue_model(agent.model, setup.valid)
+        rows.append({"agent": name, "valid_perplexity": float(torch.tensor(nll).exp())})
+    return beside_thesis(pd.DataFrame(rows), thesis_table("table_3_perplexity"), on=["agent"],
+                         profile=profile).round(3)
+
+
+def training_curves(setup: Negotiation, trained: Agents) -> dict[str, dict[str, list[float]]]:
+    """The per-epoch records of the supervised run and of each self-play run."""
+    key = data_key(setup)
+    config = setup.settings.supervised.config(len(setup.vocabulary), key)
+    curves = {"SV (supervised)": dialogue_training_history(config)}
+    curves["RL agent"] = run_history("rl", key, trained.rl.key)
+    for target, attacker in trained.attackers.items():
+        curves[f"RL attacker vs {target}"] = run_history("rlattack", key, attacker.key)
+    curves["adversarial training"] = run_history("advtrain", key, trained.adversarially_trained.key.rsplit("-", 1)[0])
+    return curves
+
+
+# ------------------------------------------------------------------------------ Table 3.9
+
+
+def table_3_9() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table 3.9: a dialogue of the data, the thesis's scenario when the files hold it (pool 3
+    books, 3 hats, 1 ball; values 2/1/1 and 1/2/1), as (turns, outcome)."""
+    corpus = load_negotiation("train")
+    wanted = ((3, 2, 3, 1, 1, 1), (3, 1, 3, 2, 1, 1))
+    chosen = next((e for e in corpus.examples if (e.input, e.partner_input) == wanted and e.outcome == "agree"),
+                  next(e for e in corpus.examples if e.outcome == "agree"))
+    turns: list[dict[str, str]] = []
+    words: list[str] = []
+    speaker = ""
+    for token in chosen.dialogue:
+        if token in ("YOU:", "THEM:"):
+            speaker, words = ("Agent 1" if token == "YOU:" else "Agent 2"), []
+        elif token == "<eos>":
+            turns.append({"speaker": speaker, "utterance": " ".join(words)})
+        elif token == "<selection>":
+            turns.append({"speaker": speaker, "utterance": "<selection>"})
+        else:
+            words.append(token)
+    outcome = []
+    for name, values, taken in (("Agent 1", chosen.values, chosen.selection),
+                                ("Agent 2", chosen.partner_values, chosen.partner_selection)):
+        assert taken is not None
+        outcome.append({"agent": name, "pool": " ".join(f"{c}x{i}" for c, i in zip(chosen.counts, ITEMS)),
+                        "values": " ".join(f"{i} {v}" for i, v in zip(ITEMS, values)),
+                        "takes": " ".join(f"{k}x{i}" for k, i in zip(taken, ITEMS)),
+                        "points": f"{sum(k * v for k, v in zip(taken, values))}/10"})
+    return pd.DataFrame(turns), pd.DataFrame(outcome)
+
+
+# ------------------------------------------------------------------------------ the attacks
+
+
+@dataclass(frozen=True)
+class AttackRun:
+    """One row of Tables 3.10/3.14/3.15: the games and what the adversary did in each."""
+
+    records: list[GameRecord]
+    events: list[list[AttackEvent]]  # per game; empty for the no-attack and RL rows
+
+    @property
+    def metrics(self) -> GameMetrics:
+        return selfplay_metrics(self.records)
+
+
+def negotiator(setup: Negotiation, agent: TrainedAgent) -> ModelNegotiator:
+    """``agent`` as a player of the evaluation games."""
+    return ModelNegotiator(agent.model, setup.vocabulary, max_words=setup.settings.max_words)
+
+
+def transfer_list(setup: Negotiation, attacker: TrainedAgent, target: TrainedAgent) -> list[tuple[str, ...]]:
+    """L (§3.2.2.2): the RL attacker's last sentences in the games it won against ``target`` by
+    at least ``transfer_min_advantage`` on training scenarios."""
+    settings = setup.settings
+    games = self_play((negotiator(setup, attacker), negotiator(setup, target)),
+                      setup.training[:settings.transfer_games], settings.seed + 1, complement=0)
+    return transfer_sentences(games, 0, settings.transfer_min_advantage)
+
+
+def run_attack(setup: Negotiation, row: str, target: TrainedAgent, speaker: TrainedAgent, attacker: TrainedAgent,
+               sentences: Sequence[tuple[str, ...]], games: int, turn: int | None = None,
+               progress: bool | None = None) -> AttackRun:
+    """The row ``row`` of :data:`~advrobust.profiles.dialogue.ATTACK_ROWS` against ``target`` on
+    the first ``games`` evaluation scenarios (module docstring)."""
+    settings = setup.settings
+    defender = negotiator(setup, target)
+    chosen = setup.evaluation[:games]
+    if row == "none":
+        records = self_play((negotiator(setup, speaker), defender), chosen, settings.seed,
+                            progress=progress)
+        return AttackRun(records, [[] for _ in records])
+    if row == "rl":
+        records = self_play((negotiator(setup, attacker), defender), chosen, settings.seed,
+                            complement=0, progress=progress)
+        return AttackRun(records, [[] for _ in records])
+    adversary = Adversary(negotiator(setup, speaker), row, defender, settings.whitebox,
+                          settings.turn if turn is None else turn, settings.transfer_turn, sentences)
+    records = self_play((adversary, defender), chosen, settings.seed, complement=0, progress=progress)
+    return AttackRun(records, adversary.games)
+
+
+def attack_rows(setup: Negotiation, target: TrainedAgent, speaker: TrainedAgent, attacker: TrainedAgent,
+                progress: bool | None = None) -> dict[str, AttackRun]:
+    """Every row of Table 3.10 (or 3.14) against ``target``."""
+    sentences = transfer_list(setup, attacker, target)
+    return {row: run_attack(setup, row, target, speaker, attacker, sentences, setup.settings.games[row],
+                            progress=progress) for row in ATTACK_ROWS}
+
+
+def _metrics_row(run: AttackRun) -> dict[str, float]:
+    metrics = run.metrics
+    return {"games": metrics.games, "par": metrics.par, "adversary_score": metrics.adversary_score,
+            "target_score": metrics.target_score, "advantage": metrics.advantage, "agreement": metrics.agreement}
+
+
+def attack_table(runs: dict[str, dict[str, AttackRun]], thesis: str, profile: str) -> pd.DataFrame:
+    """Tables 3.10/3.14: the rows of each target (``runs[target][row]``) beside the thesis's."""
+    rows = [{"target": target, "attack": ROW_NAMES[row], **_metrics_row(run)}
+            for target, by_row in runs.items() for row, run in by_row.items()]
+    ours = pd.DataFrame(rows)
+    table = beside_thesis(ours, thesis_table(thesis), on=["target", "attack"], profile=profile, values=METRICS)
+    table.insert(0, ("games", f"ours ({profile})"), ours.set_index(["target", "attack"])["games"])
+    return table.round(DECIMALS)
+
+
+def table_3_15(setup: Negotiation, target: TrainedAgent, speaker: TrainedAgent, profile: str,
+               progress: bool | None = None) -> pd.DataFrame:
+    """Table 3.15: the reactive attack against ``target`` (the RL agent) at each turn n."""
+    rows = []
+    for turn in setup.settings.turns:
+        run = run_attack(setup, "reactive", target, speaker, speaker, (), setup.settings.turn_games, turn, progress)
+        rows.append({"n": turn, **_metrics_row(run)})
+    ours = pd.DataFrame(rows)
+    table = beside_thesis(ours, thesis_table("table_3_15"), on=["n"], profile=profile, values=METRICS)
+    table.insert(0, ("games", f"ours ({profile})"), ours.set_index("n")["games"])
+    return table.round(DECIMALS)
+
+
+def example_dialogue(run: AttackRun, names: tuple[str, str] = ("Adv agent", "Target")) -> str:
+    """Tables 3.11-3.13: the first game the adversary won, else the first game, with what the
+    adversary's regular module had drafted where an attack changed its words."""
+    won = [i for i, record in enumerate(run.records) if record.outcome.scores[0] > record.outcome.scores[1]]
+    index = won[0] if won else 0
+    record = run.records[index]
+    scenario = record.scenario
+    header = [f"{names[a]} input: " + " ".join(f"{c}x{item} value {v}" for c, item, v in
+                                                zip(scenario.counts, ITEMS, scenario.values[a])) for a in (0, 1)]
+    notes = [f"  (utterance {e.utterance + 1}, {e.kind}{' succeeded' if e.succeeded else ''}: the draft was "
+             f"\"{' '.join(e.draft)}\")" for e in run.events[index] if e.kind != "draft" and e.said != e.draft]
+    return "\n".join([*header, "", record.transcript(names), *notes])
+
+
+# ------------------------------------------------------------------------------ claims
+
+
+def claims(table_3_10: pd.DataFrame, table_3_14: pd.DataFrame, table_3_15: pd.DataFrame, profile: str) -> list[Claim]:
+    """The claims of §3.2.5-3.2.6 a reduced run can show, measured."""
+    ours = f"ours ({profile})"
+    advantage = table_3_10[("advantage", ours)]
+    lines = []
+    for target in ("SV", "RL"):
+        a = advantage.loc[target]
+        lines.append(Claim(f"vs {target}: reactive > RL attack > transfer (advantage)",
+                           status(a["Reactive"] > a["RL attack"] > a["Transfer"]),
+                           f"{a['Reactive']:.2f} / {a['RL attack']:.2f} / {a['Transfer']:.2f}"))
+        best_combination = max(a["RA+PA+DA"], a["RA+PA+TA"])
+        singles = a.drop(["RA+PA+DA", "RA+PA+TA"])
+        lines.append(Claim(f"vs {target}: a combination is the best attack", status(best_combination >= singles.max()),
+                           f"best combination {best_combination:.2f}, best single {singles.max():.2f} "
+                           f"({singles.idxmax()})"))
+    agreement = pd.concat([table_3_10[("agreement", ours)], table_3_14[("agreement", ours)]])
+    attacked = agreement[[name != ROW_NAMES["none"] for _, name in agreement.index]]
+    lines.append(Claim("every attack reaches 100% agreement", status(bool((attacked == 1.0).all())),
+                       f"lowest {attacked.min():.0%} ({' / '.join(attacked.idxmin())})"))
+    turns = table_3_15[("advantage", ours)]
+    lines.append(Claim("the turn n matters little (Table 3.15: spread 0.68 points)",
+                       status(float(turns.max() - turns.min()) <= 1.0),
+                       "advantage at n = " + ", ".join(f"{n}: {v:.2f}" for n, v in turns.items())))
+    before = float(advantage.loc[("RL", "RL attack")])
+    after = float(table_3_14[("advantage", ours)].loc[("Adversarially trained", "RL attack")])
+    lines.append(Claim("adversarial training lowers the RL attack's advantage", status(after < before),
+                       f"{before:.2f} against the RL agent, {after:.2f} after adversarial training"))
+    return lines
