@@ -64,8 +64,9 @@
 #
 # * *The agents* are LYD17's 2017 architecture and recipe (`advrobust.models.DialogueAgent`,
 #   `advrobust.training.dialogue`). At `quick` the SV agent is narrower, keeps torch's
-#   initialisation and trains 3 epochs with Adam; the self-play runs take one pass over a few
-#   hundred scenarios. `paper` runs the recipe.
+#   initialisation and trains 3 epochs with Adam; the self-play runs take one pass over 150
+#   scenarios at a tenth of the recipe's learning rates, which on this Adam-trained agent double
+#   the validation perplexity within 100 games. `paper` runs the recipe.
 # * *Scoring*: the 2017 code, except that `<no_agreement>` always means no deal (the 2017 code
 #   reads it as taking nothing). A game that reaches 10 turns without `<selection>` is no deal.
 # * *$o'$ and $\kappa$.* $L$ uses as $o'$ the target's best unfavourable choice for each candidate
@@ -77,8 +78,9 @@
 #   (the author's logs show sentences such as "i just the THEM: and book"). The sentences that fail
 #   constraint (3.9) rank after every sentence that meets it.
 # * *The preemptive loss* samples the target's reply (3 samples per candidate at `paper`, 1 at
-#   `quick`) and averages $L$. The fixed-turn attacks speak their edited sentence whether or not
-#   the search succeeded.
+#   `quick`) and averages $L$. In Algorithm 7 a preemptive edit counts only if $L$ stays below 0
+#   on 10 fresh replies, as the author's code re-scores its candidates. The fixed-turn attacks
+#   speak their edited sentence whether or not the search succeeded.
 # * *The RL attacker's reward* is the thesis's $S_{adv} - S_{ori}$, standardised by the running
 #   mean and standard deviation of the 2017 code. The author's code rewards $5 -$ the decision loss.
 # * *Regular speaking module.* The white-box and transfer adversaries speak with the RL agent
@@ -149,6 +151,19 @@ results.table(table_3_10, "table_3_10", caption=(
     "RL agent, thesis (2,000 scenarios) beside ours."))
 
 # %% [markdown]
+# ### What the white-box searches achieved
+#
+# An attack's advantage mixes two things: how often its search meets its goal, and what happens
+# in the games where it does not. The table counts both for each white-box row. When a reactive
+# edit succeeds and the target then says `<selection>`, the adversary wins by construction: the
+# target's decision is the choice the search scored.
+
+# %%
+results.table(ch3.search_outcomes(runs), "search_outcomes", caption=(
+    "The white-box searches of Table 3.10: edits, edits that met Algorithm 7's test, and what the target did "
+    "after a successful reactive edit."))
+
+# %% [markdown]
 # ## Tables 3.11–3.13: dialogues of the attacks against the RL agent
 #
 # The first game of each attack that the adversary won. Where the white-box search changed the
@@ -168,9 +183,8 @@ for table, row in (("Table 3.11 (RL attack)", "rl"), ("Table 3.12 (reactive atta
 # ground as well.
 
 # %%
-table_3_14 = ch3.attack_table(
-    {"Adversarially trained": ch3.attack_rows(setup, agents.adversarially_trained, agents.rl,
-                                              agents.co_trained_attacker)}, "table_3_14", profile)
+runs_3_14 = ch3.attack_rows(setup, agents.adversarially_trained, agents.rl, agents.co_trained_attacker)
+table_3_14 = ch3.attack_table({"Adversarially trained": runs_3_14}, "table_3_14", profile)
 results.table(table_3_14, "table_3_14", caption=(
     "Table 3.14: the six attacks against the adversarially trained agent, thesis beside ours."))
 
@@ -179,18 +193,24 @@ results.table(table_3_14, "table_3_14", caption=(
 #
 # The fixed-turn reactive attack waits for n utterances. The thesis finds the turn matters little
 # (advantage 4.84–5.52), which it reads as the best turn varying from game to game: the motive
-# for Algorithm 7's attack at any turn.
+# for Algorithm 7's attack at any turn. A turn counts utterances of both agents, and the attack
+# comes at the adversary's first turn once n utterances have passed, so n = 1 and n = 2 differ
+# only in the games the target opens.
 
 # %%
-table_3_15 = ch3.table_3_15(setup, agents.rl, agents.rl, profile)
-results.table(table_3_15, "table_3_15", caption=(
+turn_runs = ch3.turn_runs(setup, agents.rl, agents.rl)
+results.table(ch3.table_3_15(turn_runs, profile), "table_3_15", caption=(
     "Table 3.15: the reactive attack against the RL agent at turn n, thesis beside ours."))
 
 # %% [markdown]
 # ## The claims, measured
+#
+# Each comparison pairs the games two rows played on the same scenarios with the same seeds, and
+# gives the mean difference of the advantage with a 95% bootstrap interval over those games. A
+# claim whose interval contains zero is inconclusive at this number of games.
 
 # %%
-print(claim_lines(ch3.claims(table_3_10, table_3_14, table_3_15, profile)))
+print(claim_lines(ch3.claims(runs, runs_3_14, turn_runs)))
 
 # %% [markdown]
 # ## Exercises

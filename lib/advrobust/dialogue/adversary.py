@@ -29,7 +29,7 @@ game.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -174,8 +174,14 @@ class Adversary:
             objective = preemptive_objective(model, target.state, favourable, self.settings, generator,
                                              target.temperature)
         found: Substitution = greedy_substitution(words, objective, model.vocab_size, self.settings.max_changes)
+        succeeded = bool(found.scores.succeeded()[0])
+        if succeeded and kind == "preemptive":
+            confirm = preemptive_objective(model, target.state, favourable,
+                                           replace(self.settings, samples=self.settings.confirm_samples), generator,
+                                           target.temperature)
+            succeeded = bool(confirm(found.words.unsqueeze(0)).succeeded()[0])
         said = (*(vocabulary.words[i] for i in found.words.tolist()), END_OF_TURN)
-        return AttackEvent(self._spoken, kind, draft, said, bool(found.scores.succeeded()[0]))
+        return AttackEvent(self._spoken, kind, draft, said, succeeded)
 
 
 def transfer_sentences(records: Sequence[GameRecord], adversary: int = 0, min_advantage: int = 5) -> list[Utterance]:

@@ -14,6 +14,11 @@ attacker reads the target's weights and its state):
   at its temperature, ``samples`` replies of at most ``reply_words`` words per candidate, all in one batch), then reads the
   adversary's ``THEM: <selection>``; L of (3.12), averaged over the sampled replies.
 
+A preemptive edit whose L is below 0 on the search's samples is re-scored on ``confirm_samples``
+(10) fresh replies and counts as a success only if the mean stays below 0: the author's code
+re-scores such candidates on 10 samples, and with one sample per candidate (quick) a single
+lucky reply would otherwise decide Algorithm 7's choice.
+
 L is :func:`~.objectives.decision_loss` with o' the target's best unfavourable choice per
 candidate (``original=None``): the thesis's o' while the original choice leads, and negative
 exactly when the target's preferred choice leaves the adversary more points. κ is the profile's.
@@ -60,11 +65,13 @@ class WhiteBoxSettings:
     kappa: float = 1.0  # (3.10)'s confidence margin κ ≥ 0; the thesis gives no value (ours)
     samples: int = 3  # the preemptive attack's sampled target replies per candidate
     reply_words: int = MAX_WORDS  # ... each at most this long (the 2017 limit on an utterance: 100)
+    confirm_samples: int = 10  # a preemptive edit succeeds only if L over this many fresh replies stays < 0
 
     def __post_init__(self) -> None:
         require(self.max_changes >= 1, f"max_changes must be positive, got {self.max_changes}")
         require(self.kappa >= 0, f"kappa must be >= 0, got {self.kappa}")
-        require(self.samples >= 1 and self.reply_words >= 1, "samples and reply_words must be positive")
+        require(min(self.samples, self.reply_words, self.confirm_samples) >= 1,
+                "samples, reply_words and confirm_samples must be positive")
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ from ..training.dialogue import (
     evaluate_dialogue_model,
     trained_dialogue_model,
 )
-from .claims import Claim, status
+from .claims import Claim, joint_verdict, paired_effect, verdict
 
 DATA_KEY = "negotiate-unk20"
 ROW_NAMES = {"none": "No attack (RL agent)", "transfer": "Transfer", "rl": "RL attack", "reactive": "Reactive",
@@ -202,6 +202,16 @@ class AttackRun:
     def metrics(self) -> GameMetrics:
         return selfplay_metrics(self.records)
 
+    @property
+    def advantages(self) -> list[float]:
+        """S_adv − S_ori of each game (0 without a deal)."""
+        return [float(r.outcome.scores[0] - r.outcome.scores[1]) if r.outcome.agreed else 0.0 for r in self.records]
+
+    @property
+    def expired(self) -> int:
+        """Games that reached the turn limit without ``<selection>``."""
+        return sum(r.expired for r in self.records)
+
 
 def negotiator(setup: Negotiation, agent: TrainedAgent) -> ModelNegotiator:
     """``agent`` as a player of the evaluation games."""
@@ -249,8 +259,17 @@ def attack_rows(setup: Negotiation, target: TrainedAgent, speaker: TrainedAgent,
 
 def _metrics_row(run: AttackRun) -> dict[str, float]:
     metrics = run.metrics
-    return {"games": metrics.games, "par": metrics.par, "adversary_score": metrics.adversary_score,
-            "target_score": metrics.target_score, "advantage": metrics.advantage, "agreement": metrics.agreement}
+    return {"games": metrics.games, "expired": run.expired, "par": metrics.par,
+            "adversary_score": metrics.adversary_score, "target_score": metrics.target_score,
+            "advantage": metrics.advantage, "agreement": metrics.agreement}
+
+
+def _with_counts(table: pd.DataFrame, ours: pd.DataFrame, keys: list[str], profile: str) -> pd.DataFrame:
+    """``table`` with our game counts and turn-limit expiries in front."""
+    indexed = ours.set_index(keys)
+    for position, column in enumerate(("games", "expired")):
+        table.insert(position, (column, f"ours ({profile})"), indexed[column])
+    return table.round(DECIMALS)
 
 
 def attack_table(runs: dict[str, dict[str, AttackRun]], thesis: str, profile: str) -> pd.DataFrame:
@@ -259,21 +278,47 @@ def attack_table(runs: dict[str, dict[str, AttackRun]], thesis: str, profile: st
             for target, by_row in runs.items() for row, run in by_row.items()]
     ours = pd.DataFrame(rows)
     table = beside_thesis(ours, thesis_table(thesis), on=["target", "attack"], profile=profile, values=METRICS)
-    table.insert(0, ("games", f"ours ({profile})"), ours.set_index(["target", "attack"])["games"])
-    return table.round(DECIMALS)
+    return _with_counts(table, ours, ["target", "attack"], profile)
 
 
-def table_3_15(setup: Negotiation, target: TrainedAgent, speaker: TrainedAgent, profile: str,
-               progress: bool | None = None) -> pd.DataFrame:
-    """Table 3.15: the reactive attack against ``target`` (the RL agent) at each turn n."""
-    rows = []
-    for turn in setup.settings.turns:
-        run = run_attack(setup, "reactive", target, speaker, speaker, (), setup.settings.turn_games, turn, progress)
-        rows.append({"n": turn, **_metrics_row(run)})
-    ours = pd.DataFrame(rows)
+def turn_runs(setup: Negotiation, target: TrainedAgent, speaker: TrainedAgent,
+              progress: bool | None = None) -> dict[int, AttackRun]:
+    """Table 3.15's games: the reactive attack against ``target`` (the RL agent) at each turn n."""
+    return {turn: run_attack(setup, "reactive", target, speaker, speaker, (), setup.settings.turn_games, turn,
+                             progress) for turn in setup.settings.turns}
+
+
+def table_3_15(runs: dict[int, AttackRun], profile: str) -> pd.DataFrame:
+    """Table 3.15 beside the thesis's."""
+    ours = pd.DataFrame([{"n": turn, **_metrics_row(run)} for turn, run in runs.items()])
     table = beside_thesis(ours, thesis_table("table_3_15"), on=["n"], profile=profile, values=METRICS)
-    table.insert(0, ("games", f"ours ({profile})"), ours.set_index("n")["games"])
-    return table.round(DECIMALS)
+    return _with_counts(table, ours, ["n"], profile)
+
+
+def search_outcomes(runs: dict[str, dict[str, AttackRun]]) -> pd.DataFrame:
+    """What the white-box searches achieved, per target and row: edits made, edits that met
+    Algorithm 7's test ((3.9) and L < 0 for the reactive edit; L < 0 on 10 fresh replies for the
+    preemptive one), and, after a successful reactive edit, how often the target's sampled next
+    utterance was ``<selection>`` and how often the adversary then won (it must, by construction,
+    whenever the target selects: the decision is the argmax the search scored)."""
+    rows = []
+    for target, by_row in runs.items():
+        for row in ("reactive", "preemptive", "ra_pa_da", "ra_pa_ta"):
+            if row not in by_row:
+                continue
+            run = by_row[row]
+            edits = [(record, event) for record, events in zip(run.records, run.events) for event in events
+                     if event.kind in ("reactive", "preemptive")]
+            succeeded = [(record, event) for record, event in edits if event.succeeded]
+            selected = [record for record, event in succeeded if event.kind == "reactive"
+                        and event.utterance + 1 < len(record.turns)
+                        and record.turns[event.utterance + 1][1] == ("<selection>",)]
+            rows.append({"target": target, "attack": ROW_NAMES[row], "games": len(run.records), "edits": len(edits),
+                         "successful edits": len(succeeded),
+                         "reactive successes the target followed with <selection>": len(selected),
+                         "... of which the adversary won": sum(r.outcome.scores[0] > r.outcome.scores[1]
+                                                               for r in selected)})
+    return pd.DataFrame(rows)
 
 
 def example_dialogue(run: AttackRun, names: tuple[str, str] = ("Adv agent", "Target")) -> str:
@@ -293,31 +338,46 @@ def example_dialogue(run: AttackRun, names: tuple[str, str] = ("Adv agent", "Tar
 # ------------------------------------------------------------------------------ claims
 
 
-def claims(table_3_10: pd.DataFrame, table_3_14: pd.DataFrame, table_3_15: pd.DataFrame, profile: str) -> list[Claim]:
-    """The claims of §3.2.5-3.2.6 a reduced run can show, measured."""
-    ours = f"ours ({profile})"
-    advantage = table_3_10[("advantage", ours)]
+TURN_TOLERANCE = 1.0  # "the turn matters little": every pairwise difference within a point (thesis: spread 0.68)
+
+
+def claims(runs: dict[str, dict[str, AttackRun]], adversarial: dict[str, AttackRun],
+           turns: dict[int, AttackRun]) -> list[Claim]:
+    """The claims of §3.2.5-3.2.6 a reduced run can show, on the per-game advantages of Table
+    3.10 (``runs[target][row]``), Table 3.14 (``adversarial[row]``) and Table 3.15
+    (``turns[n]``): each comparison paired over the games both rows played (the same scenarios and
+    seeds), with a bootstrap interval (:func:`~.claims.paired_effect`)."""
     lines = []
-    for target in ("SV", "RL"):
-        a = advantage.loc[target]
+    for target, by_row in runs.items():
+        def advantages(row: str, by_row: dict[str, AttackRun] = by_row) -> list[float]:
+            return by_row[row].advantages
+        reactive_rl = paired_effect(advantages("reactive"), advantages("rl"))
+        rl_transfer = paired_effect(advantages("rl"), advantages("transfer"))
         lines.append(Claim(f"vs {target}: reactive > RL attack > transfer (advantage)",
-                           status(a["Reactive"] > a["RL attack"] > a["Transfer"]),
-                           f"{a['Reactive']:.2f} / {a['RL attack']:.2f} / {a['Transfer']:.2f}"))
-        best_combination = max(a["RA+PA+DA"], a["RA+PA+TA"])
-        singles = a.drop(["RA+PA+DA", "RA+PA+TA"])
-        lines.append(Claim(f"vs {target}: a combination is the best attack", status(best_combination >= singles.max()),
-                           f"best combination {best_combination:.2f}, best single {singles.max():.2f} "
-                           f"({singles.idxmax()})"))
-    agreement = pd.concat([table_3_10[("agreement", ours)], table_3_14[("agreement", ours)]])
-    attacked = agreement[[name != ROW_NAMES["none"] for _, name in agreement.index]]
-    lines.append(Claim("every attack reaches 100% agreement", status(bool((attacked == 1.0).all())),
-                       f"lowest {attacked.min():.0%} ({' / '.join(attacked.idxmin())})"))
-    turns = table_3_15[("advantage", ours)]
-    lines.append(Claim("the turn n matters little (Table 3.15: spread 0.68 points)",
-                       status(float(turns.max() - turns.min()) <= 1.0),
-                       "advantage at n = " + ", ".join(f"{n}: {v:.2f}" for n, v in turns.items())))
-    before = float(advantage.loc[("RL", "RL attack")])
-    after = float(table_3_14[("advantage", ours)].loc[("Adversarially trained", "RL attack")])
-    lines.append(Claim("adversarial training lowers the RL attack's advantage", status(after < before),
-                       f"{before:.2f} against the RL agent, {after:.2f} after adversarial training"))
+                           joint_verdict([verdict(reactive_rl), verdict(rl_transfer)]),
+                           f"reactive − RL {reactive_rl}; RL − transfer {rl_transfer}"))
+        mean = {row: by_row[row].metrics.advantage for row in by_row}
+        combination = max(("ra_pa_da", "ra_pa_ta"), key=mean.__getitem__)
+        single = max(("transfer", "rl", "reactive", "preemptive"), key=mean.__getitem__)
+        best = paired_effect(advantages(combination), advantages(single))
+        lines.append(Claim(f"vs {target}: a combination is the best attack", verdict(best),
+                           f"{ROW_NAMES[combination]} − {ROW_NAMES[single]} (the best of each by mean) {best}"))
+    attacked = [run for by_row in (*runs.values(), adversarial) for row, run in by_row.items() if row != "none"]
+    games = sum(len(run.records) for run in attacked)
+    deals = sum(r.outcome.agreed for run in attacked for r in run.records)
+    expired = sum(run.expired for run in attacked)
+    lines.append(Claim("every attack reaches 100% agreement", "holds" if deals == games else "does NOT hold",
+                       f"{deals} deals in {games} attacked games; {expired} games reached the 10-turn limit without "
+                       f"<selection>, {games - deals - expired} ended with the target choosing no agreement"))
+    pairs = [(a, b, paired_effect(turns[a].advantages, turns[b].advantages)) for a in turns for b in turns if a < b]
+    inside = [-TURN_TOLERANCE < e.low and e.high < TURN_TOLERANCE for _, _, e in pairs]
+    outside = [e.low > TURN_TOLERANCE or e.high < -TURN_TOLERANCE for _, _, e in pairs]
+    first, second, farthest = max(pairs, key=lambda pair: max(abs(pair[2].low), abs(pair[2].high)))
+    lines.append(Claim(f"the turn n matters little (every pairwise difference within ±{TURN_TOLERANCE:g} point)",
+                       "holds" if all(inside) else "does NOT hold" if any(outside) else "inconclusive",
+                       "advantage " + ", ".join(f"n = {n}: {run.metrics.advantage:.2f}" for n, run in turns.items())
+                       + f"; farthest pair n = {first} − n = {second}: {farthest}"))
+    lowered = paired_effect(runs["RL"]["rl"].advantages, adversarial["rl"].advantages)
+    lines.append(Claim("adversarial training lowers the RL attack's advantage", verdict(lowered),
+                       f"against the RL agent minus against the adversarially trained agent {lowered}"))
     return lines
