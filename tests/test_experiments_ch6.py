@@ -16,6 +16,7 @@ import pytest
 import torch
 from advrobust.data import load_dataset
 from advrobust.defenses.robmask import RobMask
+from advrobust.errors import ConfigError
 from advrobust.experiments import ch6_masking as ch6
 from advrobust.experiments.ch5_sprout import WhiteBox
 from advrobust.models import create_model
@@ -54,6 +55,14 @@ def test_table_6_5_compares_three_methods_trained_alike():
     paper = masking("paper")  # at paper Table 6.5's AT is §6.2's AT model
     assert run_directory(paper.baseline_at_run(), defense=paper.baseline_at) == \
         run_directory(paper.robust, defense=paper.at_defense)
+
+
+def test_autoattack_levels_of_table_6_5():
+    paper, quick = masking("paper"), masking("quick")
+    assert [paper.runs_autoattack(e) for e in paper.eps_levels] == [False, True, True, True, True]
+    assert [quick.runs_autoattack(e) for e in quick.eps_levels] == [False, False, False, False, True]
+    with pytest.raises(ConfigError, match="autoattack_levels"):
+        replace(quick, autoattack_levels=(3 / 255,))
 
 
 def test_paper_is_section_6_4():

@@ -11,6 +11,8 @@ the thesis's numbers (``data/thesis/table_6_*.csv``); the claims come back as
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -339,7 +341,8 @@ def table_6_5(models: Mapping[tuple[str, str], nn.Module], data: TensorData, set
               profile: str) -> pd.DataFrame:
     """Table 6.5: PGD-k (step ε/5, random start) and AutoAttack accuracy at each ε of
     ``settings.eps_levels`` (ε = 0: clean accuracy) for every (method, branch), beside the thesis's
-    rows (source "thesis"). Index (method, attack, source), columns ε in units of 1/255."""
+    rows (source "thesis"). Index (method, attack, source), columns ε in units of 1/255; NaN where the
+    profile runs no AutoAttack (``settings.autoattack_levels``)."""
     box = WhiteBox({f"{m} | {b}": model for (m, b), model in models.items()}, data)
     rows = []
     for (method, branch) in models:
@@ -348,7 +351,8 @@ def table_6_5(models: Mapping[tuple[str, str], nn.Module], data: TensorData, set
             label = round(eps * 255)
             clean = box.clean(name)
             pgd = clean if eps == 0 else box.robust(name, settings.pgd(eps))
-            autoattack = clean if eps == 0 else box.robust(name, settings.autoattack.replace(eps=eps))
+            autoattack = (clean if eps == 0 else box.robust(name, settings.autoattack.replace(eps=eps))
+                          if settings.runs_autoattack(eps) else math.nan)
             source = f"ours ({profile}): {branch}"
             rows += [{"method": method, "attack": "PGD", "source": source, "eps_255": label, "accuracy": pgd},
                      {"method": method, "attack": "AutoAttack", "source": source, "eps_255": label,
