@@ -9,8 +9,12 @@ For each ``chapters/<stem>.py`` (Jupytext py:percent) the pipeline
 3. otherwise empties ``book/results/<stem>/`` and runs the notebook with
    ``papermill.execute_notebook`` on the ``python3`` kernel of the running interpreter, saving the
    output after every cell so a crash leaves a partial notebook to inspect;
-4. stamps the executed notebook with its badge and footer (:mod:`.render`) and writes
-   ``provenance.json`` last, so only a successful run is ever recorded.
+4. stamps the executed notebook with its badge and footer (:mod:`.render`), puts the install cell
+   in it (:mod:`.launch`) and writes ``provenance.json`` last, so only a successful run is ever
+   recorded.
+
+A skipped chapter's notebook gets the install cell of the current configuration, without being
+executed again.
 
 The kernel's working directory is the book root, and ``results_dir`` is passed relative to it
 (``book/results/<stem>``): the rendered parameters cell shows no machine-specific path.
@@ -41,6 +45,7 @@ from ..errors import AdvRobustError, require
 from ..profiles import check_profile
 from ..runtime import device_name, resolve_device
 from . import provenance
+from .launch import install_source, place_install_cell, refresh_install_cell
 from .layout import BookLayout
 from .render import stamp
 from .status import write_status
@@ -122,6 +127,7 @@ def run_chapters(
     resolved = device_name(resolve_device(device))
     stems = chapter_stems(layout, only)
     shared = {"packages": provenance.package_versions(), "device": resolved}
+    install = install_source(layout)
     runs: list[ChapterRun] = []
     try:
         for stem in stems:
@@ -131,7 +137,7 @@ def run_chapters(
                 "seed": seed,
                 "results_dir": layout.relative(layout.results_dir(stem)),
             }
-            runs.append(_run_chapter(layout, stem, parameters, shared, force, progress))
+            runs.append(_run_chapter(layout, stem, parameters, shared, install, force, progress))
     finally:
         write_status(layout.root)
     return runs
@@ -142,6 +148,7 @@ def _run_chapter(
     stem: str,
     parameters: dict[str, Any],
     shared: dict[str, Any],
+    install: str | None,
     force: bool,
     progress: bool,
 ) -> ChapterRun:
@@ -161,6 +168,7 @@ def _run_chapter(
     if not reasons and not notebook.is_file():
         reasons = ["executed notebook missing"]
     if not reasons:
+        refresh_install_cell(notebook, install)
         log.info("%s: unchanged, not executed", stem)
         return ChapterRun(stem, False, (), notebook, None)
 
@@ -183,7 +191,7 @@ def _run_chapter(
         wall_time_s=round(time.perf_counter() - clock, 2),
     )
     status_link = Path(os.path.relpath(layout.status_page, notebook.parent)).as_posix()
-    nbformat.write(stamp(executed, record, status_link), notebook)
+    nbformat.write(place_install_cell(stamp(executed, record, status_link), install), notebook)
     provenance.write_provenance(layout.provenance(stem), record)
     return ChapterRun(stem, True, tuple(reasons), notebook, record["wall_time_s"])
 
