@@ -77,8 +77,8 @@
 #   searches exhaustively with no limit on changed words. Special tokens are never substituted in
 #   (the author's logs show sentences such as "i just the THEM: and book"). The sentences that fail
 #   constraint (3.9) rank after every sentence that meets it.
-# * *The preemptive loss* samples the target's reply (3 samples per candidate at `paper`, 1 at
-#   `quick`) and averages $L$. In Algorithm 7 a preemptive edit counts only if $L$ stays below 0
+# * *The preemptive loss* samples the target's reply (3 samples per candidate at `paper`; 1, of at
+#   most 20 words, at `quick`) and averages $L$. In Algorithm 7 a preemptive edit counts only if $L$ stays below 0
 #   on 10 fresh replies, as the author's code re-scores its candidates. The fixed-turn attacks
 #   speak their edited sentence whether or not the search succeeded.
 # * *The RL attacker's reward* is the thesis's $S_{adv} - S_{ori}$, standardised by the running

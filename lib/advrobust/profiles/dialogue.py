@@ -121,10 +121,11 @@ _QUICK = AdvAgentSettings(
     rl_attack=replace(_QUICK_ATTACK, reward="advantage", complement=True),
     adversarial=AdversarialTrainingSettings(rounds=1, target=_QUICK_RL, attacker=_QUICK_ATTACK),
     training_scenarios=150,
-    games={"none": 100, "transfer": 100, "rl": 100, "reactive": 40, "preemptive": 15, "ra_pa_da": 10,
+    games={"none": 100, "transfer": 100, "rl": 100, "reactive": 40, "preemptive": 12, "ra_pa_da": 10,
            "ra_pa_ta": 10},
-    turn_games=20,
-    whitebox=WhiteBoxSettings(samples=1, reply_words=30),
+    turn_games=16,
+    whitebox=WhiteBoxSettings(samples=1, reply_words=20),
+    transfer_games=100,
     evaluation_pool=500,
 )
 
