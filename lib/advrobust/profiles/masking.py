@@ -18,8 +18,9 @@ Table 6.3's BN / AdvProp / RobMask columns swap the norm layer of the same netwo
 that same schedule and attack (``baseline_at``), so its three methods differ only in the method;
 at ``paper`` it is §6.2's AT model. Table 6.6's variants are not trained at quick (each costs a
 Table 6.3 run); ``smoke`` trains two of them to keep the path tested. 200 test images (PGD-20) and
-Table 6.5 on 100 of them with PGD-20 and AutoAttack shortened as Chapter 5's quick one (20
-APGD steps, 2 target classes, 200 Square queries). ``smoke`` is the same at a few dozen images.
+Table 6.5 on 100 of them with PGD-20 at every ε and AutoAttack at 8/255 only, shortened as Chapter
+5's quick one (20 APGD steps, 2 target classes, 200 Square queries). ``smoke`` is the same at a
+few dozen images.
 """
 from __future__ import annotations
 
