@@ -172,16 +172,95 @@ print(table_1_1.describe())
 # first-order estimate alone gets. A ReLU that is switched off has no gradient, so the estimate is
 # blind to the units a new character would switch on. It finds *where* to flip better than *what*
 # to flip it to.
-#
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. Re-run the figure with `ch1.figure_1_1(victim, settings, target_shift=5)`. Which targets are
-#    hardest (largest $L_2$) for each digit? Why might "4 → 9" be easy and "1 → 0" hard?
-# 2. Give the C&W attack a margin: `settings.cw.replace(kappa=5)` (and then 20), built on the
-#    model with `.build(victim.model)`. How do the confidences and the $L_2$ norms of the
-#    adversarial examples change?
-# 3. Replace C&W by `settings.pgd(0.3)` (PGD with $\varepsilon = 0.3$, an $L_\infty$ attack).
-#    How do the perturbations look different? Compute both perturbations' $L_2$ and $L_\infty$
-#    norms (an attack's result has `.l2` and `.linf`).
-# 4. Table 1.1 of the thesis fools a text classifier by changing one character. What makes the
-#    text domain harder to attack than images? (Hint: Chapter 3 and the discrete input space.)
+# Each exercise says what to try; its solution is folded under it. Exercises marked *predict,
+# then run* ask for a prediction first: write it down before you open the solution and run it.
+# Exercises marked *implement* name a test of the book's test suite that checks the library's
+# version of the piece you write; your own version should pass the same test.
+
+# %% [markdown]
+# ### Exercise 1 (predict, then run): which targets are hard?
+#
+# Re-run the figure with the target five classes away: `ch1.figure_1_1(victim, settings,
+# target_shift=5)`. Before running, predict for each digit whether its new target needs a larger
+# or a smaller $L_2$ change than the next digit did. Which pairs should be easy, and which hard?
+
+# %% tags=["solution"]
+shifted = ch1.figure_1_1(victim, settings, target_shift=5)
+far_l2 = shifted.targeted.l2.masked_fill(~shifted.targeted.success, float("nan")).tolist()  # nan: not reached
+near_l2 = figure.targeted.l2.masked_fill(~figure.targeted.success, float("nan")).tolist()
+for label, target, far, near in zip(shifted.examples.y.tolist(), shifted.target.tolist(), far_l2, near_l2):
+    print(f"{label} -> {target}: L2 {far:.2f} (to {(label + 1) % 10}: {near:.2f})")
+
+# %% [markdown] tags=["solution"]
+# Targets whose digit shares most strokes with the original need small changes, and targets that
+# must add or remove a whole stroke need large ones. At `quick`, 4 → 9 needs an $L_2$ of 0.8 and
+# 9 → 4 of 1.1, against 2.3 for 4 → 5 and 9 → 0; 2 → 7 needs 5.5, against 1.8 for 2 → 3. The average
+# targeted $L_2$ depends on the target: a single number for "targeted C&W" hides this spread. (At
+# `smoke` the barely trained network and the short attack reach few targets; `nan` marks them.)
+
+# %% [markdown]
+# ### Exercise 2 (predict, then run): a confident mistake
+#
+# C&W's loss (2.6) stops pulling once the wrong class wins by a margin $\kappa$. The figure above
+# used $\kappa = 0$. Predict, for $\kappa = 5$ and $\kappa = 20$, whether the adversarial
+# confidences rise above the 50% they sit at now, and whether the average $L_2$ of the
+# perturbations grows or shrinks. Then run C&W with `settings.cw.replace(kappa=5)`, built on the
+# model with `.build(victim.model)`, on the figure's digits (`figure.examples`).
+
+# %% tags=["solution"]
+examples = figure.examples
+for kappa in (5.0, 20.0):
+    confident = settings.cw.replace(kappa=kappa).build(victim.model).run(examples.x, examples.y)
+    print(f"kappa = {kappa:g}: {confident.success_rate:.0%} broken, mean L2 {confident.mean_l2:.2f} "
+          f"(kappa = 0: {figure.untargeted.mean_l2:.2f}); predictions:",
+          ", ".join(title.replace("\n", " ") for title in ch1.prediction_titles(victim.model, confident.x_adv)))
+
+# %% [markdown] tags=["solution"]
+# The confidences rise with $\kappa$ and so does the $L_2$ norm: the attack must now cross the
+# boundary and go on until the wrong logit leads by $\kappa$. At `quick` the wrong class wins with
+# 87–99% at $\kappa = 5$ and 100% at $\kappa = 20$, for an average $L_2$ of 2.1 and 5.4 against 1.5 at
+# $\kappa = 0$: a confident mistake costs several times the minimal change. Such high-confidence
+# examples are the ones that transfer to other models (Chapter 2).
+
+# %% [markdown]
+# ### Exercise 3 (implement): projection onto the $\varepsilon$-balls
+#
+# Every budgeted attack of Chapter 2 keeps its iterate in a ball around $x_0$ by projecting onto
+# it. Write the two projections: onto the $L_\infty$ ball, $x_0 + \mathrm{clip}(x - x_0,
+# -\varepsilon, \varepsilon)$, and onto the $L_2$ ball, $x_0 + (x - x_0)\min(1, \varepsilon /
+# \|x - x_0\|_2)$ for each example. The library's versions are `LinfBall(eps).project(x, x0)` and
+# `L2Ball(eps).project(x, x0)` in `advrobust.attacks`; your functions should pass the test
+# `tests/test_attacks.py::test_balls_project_onto_themselves` with them swapped in (a projected
+# point far away lands on the sphere, and projecting it again leaves it where it is).
+
+# %% tags=["solution"]
+import torch
+from advrobust.attacks import L2Ball, LinfBall
+
+x0 = figure.examples.x
+far = x0 + torch.randn(x0.shape, generator=torch.Generator().manual_seed(0)).to(x0.device)
+delta = far - x0
+linf_by_hand = x0 + delta.clamp(-0.1, 0.1)
+l2_by_hand = x0 + delta * (0.5 / delta.flatten(1).norm(dim=1)).clamp(max=1.0).view(-1, 1, 1, 1)
+assert torch.allclose(LinfBall(0.1).project(far, x0), linf_by_hand)
+assert torch.allclose(L2Ball(0.5).project(far, x0), l2_by_hand, atol=1e-6)
+assert torch.allclose(L2Ball(0.5).distance(l2_by_hand, x0), torch.full((len(x0),), 0.5))
+assert torch.allclose(L2Ball(0.5).project(l2_by_hand, x0), l2_by_hand, atol=1e-6)
+print("both projections agree with the library's, and the projected points lie on the spheres")
+
+# %% [markdown]
+# ### Exercise 4: why is text harder?
+#
+# Table 1.1 fools a text classifier by changing one character. What makes the text domain harder
+# to attack than images, and what does HotFlip do about it?
+
+# %% [markdown] tags=["solution"]
+# Text is discrete: a character or a word is either replaced or not, so there is no small step
+# along the gradient, and $L_p$ norms do not measure how visible a change is (one changed letter
+# can flip a word's meaning). HotFlip uses the gradient with respect to the one-hot input only to
+# *rank* the discrete flips to first order, then tries the best ones exactly. Chapter 3 meets the
+# same problem for sequence-to-sequence models (Seq2Sick) and for dialogue agents.

@@ -153,17 +153,68 @@ results.figure(
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Trees against networks.** Compare the average $L_2$ at about 12k queries on the MNIST GBDT with
-#    the OPT-attack's on the C&W CNN (Table 2.2: 1.76 at 14k). Why is the tree ensemble easier to fool
-#    with the same attack? Look at how many pixels a tree ensemble actually splits on
-#    (`booster.feature_importance()`).
-# 2. **Sign-OPT on trees.** Run `AttackSpec(SignOPT, budget=..., bounds=..., seed=0)` (from
-#    `advrobust.attacks` and `advrobust.blackbox`) in place of the OPT-attack. The single-query oracle
-#    (2.17) is exact only where the class region is star-shaped around $x_0$ (previous page); does
-#    Sign-OPT still need fewer queries than OPT on a GBDT?
-# 3. **Feature ranges.** Attack HIGGS without the per-feature bounds (a wide box:
-#    `spec.replace(bounds=(-100.0, 100.0))`).
-#    Which features does the attack change most, and are the adversarial examples still physically
-#    meaningful?
-# 4. **More trees.** Train the MNIST GBDT with 300 trees. Does a more accurate tree ensemble need larger
-#    perturbations?
+# Each exercise says what to try; its solution is folded under it. For the *predict, then run*
+# ones, write your prediction down before opening the solution. The *implement* one names the test
+# of the book's test suite that checks the library's version; yours should pass it too.
+
+# %% [markdown]
+# ### Exercise 1 (predict, then run): which pixels does a tree see?
+#
+# A tree ensemble only reads the pixels it splits on; the others cannot change its answer. Predict
+# what share of the 784 pixels the MNIST GBDT splits on, and what share of the squared $L_2$
+# distortion of the OPT-attack's adversarial examples falls on those pixels. Then count them with
+# `victims["MNIST"].scores.booster.feature_importance()` and the page's `runs["MNIST"]`
+# (`.x` the attacked examples, `.result.x_adv` the adversarial ones).
+
+# %% tags=["solution"]
+import torch
+
+booster = victims["MNIST"].scores.booster
+used = torch.from_numpy(booster.feature_importance() > 0)
+change = (runs["MNIST"].result.x_adv - runs["MNIST"].x).flatten(1).cpu().double()
+on_used = change[:, used].pow(2).sum() / change.pow(2).sum().clamp_min(1e-12)
+print(f"the GBDT ({booster.num_trees()} trees) splits on {int(used.sum())} of {used.numel()} pixels; "
+      f"{float(on_used):.0%} of the adversarial examples' squared L2 distortion falls on them")
+
+# %% [markdown] tags=["solution"]
+# A tree ensemble splits on a small share of the pixels (at `smoke`, 50 trees read 125 of the 784),
+# and only a threshold crossing on one of them changes a tree's leaf. The OPT-attack does not know
+# which pixels matter: it searches over all 784 directions, so much of its distortion (at `smoke`,
+# most of it) is spent on pixels no tree reads; what reaches the read pixels only needs to push a
+# few of them across a few thresholds. This is why the GBDT is fooled with a smaller average $L_2$ than the CNN by the
+# same attack (compare Table 2.2's OPT-attack row), and why a search that dropped the unread
+# pixels would do better still.
+
+# %% [markdown]
+# ### Exercise 2 (implement): the ROC AUC as a share of ordered pairs
+#
+# The HIGGS GBDT is scored by its AUC. Implement it as the share of (positive, negative) pairs of
+# test examples that the scores order correctly, a tie counting one half. The library's version is
+# `advrobust.models.gbdt.roc_auc(scores, labels)`; yours should pass
+# `tests/test_gbdt.py::test_roc_auc_is_the_share_of_correctly_ordered_pairs`.
+
+# %% tags=["solution"]
+from advrobust.models.gbdt import roc_auc
+
+higgs = victims["HIGGS"]
+scores, labels = higgs.raw[:2000, 1].double().cpu(), higgs.test.y[:2000].cpu()  # the raw score of class 1
+positive, negative = scores[labels == 1], scores[labels == 0]
+by_hand = float((positive[:, None] > negative[None]).double().mean()
+                + 0.5 * (positive[:, None] == negative[None]).double().mean())
+assert abs(roc_auc(scores, labels) - by_hand) < 1e-9
+print(f"AUC of the HIGGS GBDT on its first {len(scores)} test examples: {by_hand:.4f} (library: {roc_auc(scores, labels):.4f})")
+
+# %% [markdown]
+# ### Exercise 3: feature ranges
+#
+# The HIGGS attack is bounded by each feature's observed range. What would an attack in a wide box,
+# say $[-100, 100]$ for every feature, find, and would its adversarial examples still describe
+# possible collisions?
+
+# %% [markdown] tags=["solution"]
+# In a wide box the attack may push a feature far outside anything the trees were trained on.
+# Beyond its last threshold a tree's answer is constant, so the attack often finds a smaller $L_2$
+# by moving one or two features to extreme values: a transverse momentum or an invariant mass that
+# no detector records, or a negative one. Such examples fool the model without meaning anything
+# physically; the observed range is a crude but honest box for "a plausible event". Tabular data
+# needs such per-feature constraints, unlike images, whose pixels all live in $[0, 1]$.

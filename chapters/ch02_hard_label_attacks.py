@@ -226,16 +226,97 @@ else:
 # is not run by this page at any profile yet: it needs the ImageNet validation set and the
 # pretrained weights, which these machines do not have. The attacks themselves are
 # dataset-agnostic (`SignOPT(model, budget=160_000).run(x, y)` with `x` in $[0, 1]$).
-#
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. The oracle records every adversarial query. Use `untargeted["Sign-OPT attack"].trace` to find, for
-#    each example, the query at which its distortion first fell below 1.5, and compare the
-#    distribution with OPT-attack's.
-# 2. Sign-OPT's estimate (2.18) averages $Q$ signs. Show that for $Q \ll d$ and Gaussian $u_q$ it
-#    is nearly parallel to the SVM solution of (2.19) (hint: the Gram matrix of the $u_q$ is close
-#    to the identity), which explains Figure 2.5.
-# 3. Run `SignOPT(model, budget=4000, q=20)` and `q=1000` on five images and plot the number of
-#    gradient steps each could take; relate it to the Q sweep of Figure 2.5.
-# 4. Re-run the targeted experiment with `n_starts = 1`. How much of the targeted attacks'
-#    advantage comes from the choice of the starting image?
+# Each exercise says what to try; its solution is folded under it. For the *predict, then run*
+# ones, write your prediction down before opening the solution. The *implement* one names the test
+# of the book's test suite that checks the library's version; yours should pass it too.
+
+# %% [markdown]
+# ### Exercise 1 (predict, then run): how many signs per step?
+#
+# Sign-OPT spends $Q$ single-query signs on each gradient estimate (2.18). Predict, for the first
+# two attacked images and the page's smallest budget (`mnist_settings.budgets[0]`), whether
+# $Q = 10$ or $Q = 200$ reaches the smaller $L_2$ distortion by half the budget, and which by the
+# full budget. Then run `SignOPT(mnist.model, budget=..., q=...)` (from `advrobust.blackbox`) and
+# read the best distortion within each budget with the result's `best_at`.
+
+# %% tags=["solution"]
+from advrobust.blackbox import SignOPT
+
+budget = mnist_settings.budgets[0]
+for q in (10, 200):
+    sweep = SignOPT(mnist.model, budget=budget, q=q, seed=0).run(mnist.x[:2], mnist.y[:2])
+    print(f"Q = {q:3d}: best L2 per image at {budget // 2:,} and {budget:,} queries:",
+          sweep.best_at([budget // 2, budget]).round(decimals=2).tolist())
+
+# %% [markdown] tags=["solution"]
+# A small $Q$ takes more steps in the same budget, but each step's direction is worse: the
+# estimate (2.18) averages $Q$ signs, and its cosine with the true direction grows like
+# $\sqrt{Q/d}$ for $Q \ll d$ (exercise 3 of the soft-label page shows the same law for NES). With
+# $Q = 10$ in $d = 784$ dimensions many steps fail the line search and waste its queries: at `quick`
+# (4,000 queries), $Q = 200$ is ahead on both images at both budgets (best $L_2$ at the full budget
+# 0.91 against 1.35 on one image, 2.41 against 3.50 on the other). At `smoke` the budget is spent before the first step and the
+# two tie. Over large budgets the curves approach each other: $Q$ changes the speed more than the end
+# point, as Figure 2.5's sweep shows.
+
+# %% [markdown]
+# ### Exercise 2 (implement): the hard-margin SVM direction (2.19)
+#
+# SVM-OPT replaces Sign-OPT's average of the signed directions $s_q u_q$ by the minimum-norm $z$
+# with $s_q z^\top u_q \geq 1$ for every $q$. Implement it (any solver of this small quadratic
+# program will do: projected gradient on the dual, or an off-the-shelf QP). Two cases have a
+# closed form you can check first: one constraint, $z = s_1 u_1 / \|u_1\|^2$, and orthogonal
+# $u_q$, $z = \sum_q s_q u_q / \|u_q\|^2$. The library's version is
+# `advrobust.blackbox.svm.hard_margin_direction(u, signs)` (batched: `u` of shape (rows, Q, ...));
+# yours should pass `tests/test_direction_search.py::test_svm_direction_is_the_minimum_norm_consistent_vector`.
+
+# %% tags=["solution"]
+import torch
+from advrobust.blackbox.svm import hard_margin_direction
+
+u = 3.0 * torch.eye(4, 10, dtype=torch.float64)[None]  # four orthogonal directions of norm 3 in 10-D
+signs = torch.tensor([[1.0, -1.0, -1.0, 1.0]], dtype=torch.float64)
+z = hard_margin_direction(u, signs, iterations=2000)[0].double()
+closed_form = (signs[0, :, None] * u[0] / u[0].pow(2).sum(dim=1, keepdim=True)).sum(dim=0)
+assert torch.allclose(z, closed_form, atol=1e-6)
+assert bool(((signs[0] * (u[0] @ z)) >= 1 - 1e-6).all())  # every constraint holds, with equality here
+print("SVM direction:", z.round(decimals=4).tolist())
+
+# %% [markdown]
+# ### Exercise 3 (predict, then run): why SVM-OPT and Sign-OPT agree
+#
+# Draw $Q = 20$ Gaussian directions $u_q$ in $d = 784$ dimensions and signs $s_q$ from a hidden
+# gradient. Predict the cosine between Sign-OPT's estimate $\frac1Q\sum_q s_q u_q$ and the SVM
+# direction (2.19). Then compute it, and explain Figure 2.5 with it.
+
+# %% tags=["solution"]
+generator = torch.Generator().manual_seed(0)
+u = torch.randn(1, 20, 784, generator=generator, dtype=torch.float64)
+signs = torch.sign(u[0] @ torch.randn(784, generator=generator, dtype=torch.float64))[None]
+sign_opt = (signs[0, :, None] * u[0]).mean(dim=0)
+svm = hard_margin_direction(u, signs, iterations=2000)[0].double()
+print(f"cosine(Sign-OPT estimate, SVM direction) = {float(torch.nn.functional.cosine_similarity(sign_opt, svm, dim=0)):.4f}")
+
+# %% [markdown] tags=["solution"]
+# Nearly 1. For $Q \ll d$ Gaussian vectors are almost orthogonal and of almost equal norm: their
+# Gram matrix is close to $d\,I$. The SVM's dual then gives every constraint about the same weight,
+# so $z \approx \sum_q s_q u_q / d$, a multiple of Sign-OPT's average. The two attacks take the same
+# steps, which is why Figure 2.5 finds them on a par; SVM-OPT only pays for its quadratic program.
+
+# %% [markdown]
+# ### Exercise 4: where do targeted attacks start?
+#
+# The targeted attacks start from the closest of `mnist_settings.n_starts` images of the target
+# class. Before re-running anything: what would change with a single start, and why does a good
+# start matter more to the hard-label attacks than to C&W?
+
+# %% [markdown] tags=["solution"]
+# A hard-label attack can only walk along the boundary from an image that already has the target
+# label; its distortion falls from the start's, one line search at a time. The closest of several
+# target images starts smaller, so within a fixed budget it ends smaller: with one start, the
+# targeted medians of Figure 2.7 rise, most at small budgets. C&W follows the gradient from $x_0$
+# itself and needs no start. The larger the budget, the less the start matters: the attacks forget
+# it as they converge.

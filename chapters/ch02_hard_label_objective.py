@@ -221,17 +221,87 @@ results.glue("tree_agreement", f"{agreement[objective.TREE].min():.1%}")
 # star-shaped around $x_0$. For the GBDT it is right in at least {glue:text}`tree_agreement` of the
 # pairs; it fails near the angles where $g$ jumps (a ray that re-enters the class-$y_0$ region behind
 # a step): an *imperfect but informative* estimate, as §2.4.3 calls it.
-#
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. **Targeted $g$.** Add a third class to the flower data (say, points with $x_1 > 0.7$) and compute
-#    the targeted objective (2.14) for each target. Is it still continuous? Where can a ray reach the
-#    target class only by crossing another class first?
-# 2. **Not star-shaped.** Move `x0` close to a petal of the network's region so that some rays leave
-#    and re-enter it. Recompute the continuity table and the agreement of (2.17). Which changes first?
-# 3. **Algorithm 2's cost.** Count the queries of Algorithm 2 as a function of $|v - g(\theta)| / g(\theta)$.
-#    Show that the bracketing needs about $\log(g/v) / \log(1 + \alpha)$ steps and the bisection
-#    $\log_2(\alpha v / \varepsilon)$, and check both against `oracle.queries`.
-# 4. **Closed form for a line.** For the linear classifier $w^\top x + b \geq 0$, show that
-#    $g(\theta) = -(w^\top x_0 + b) / (w^\top e_\theta)$ where $w^\top e_\theta > 0$ (and $\infty$ elsewhere),
-#    and that its minimum over $\theta$ is the distance $|w^\top x_0 + b| / \|w\|$.
+# Each exercise says what to try; its solution is folded under it. For the *predict, then run*
+# ones, write your prediction down before opening the solution. The *implement* one names the test
+# of the book's test suite that checks the library's version; yours should pass it too.
+
+# %% [markdown]
+# ### Exercise 1 (predict, then run): Algorithm 2's cost
+#
+# Algorithm 2 first brackets $g(\theta)$ by growing (or shrinking) its guess $v$ by factors
+# $1 + \alpha$, then bisects the bracket down to the tolerance $\varepsilon$. The table above
+# started from $v = 0.5$. Predict how many queries each angle costs from $v = 0.05$ (more than ten
+# times too small) and from $v = 0.6$ (close to $g$ at 30°), and whether the answer changes. Then run
+# `objective.algorithm_2_table(toys, shown_degrees, start=...)` for both.
+
+# %% tags=["solution"]
+for start in (0.05, 0.6):
+    cost = objective.algorithm_2_table(toys, shown_degrees, start=start, tolerance=tolerance)
+    print(f"start v = {start}:\n{cost[['θ', 'g, Algorithm 2', 'queries']].round(5).to_string(index=False)}\n")
+
+# %% [markdown] tags=["solution"]
+# The bracketing needs about $|\log(g/v)| / \log(1 + \alpha)$ steps: with $\alpha = 0.01$ and $g/v$
+# between 12 and 15 that is $\ln 12 / \ln 1.01 \approx 250$ queries, against a few dozen when $v$ is
+# within some 25% of $g$. The bisection then needs about $\log_2(\alpha v / \varepsilon) \approx 6$
+# more. The distances found agree to the tolerance whatever the start: a good
+# initial guess saves queries, not accuracy. This is why Sign-OPT starts each line search from
+# the previous $g$.
+
+# %% [markdown]
+# ### Exercise 2 (implement): $g(\theta)$ of the circle in closed form
+#
+# For the continuous classifier of Figure 2.3a ($\|x\|^2 \geq r^2$, with $r^2 = 0.4$) and $x_0$
+# inside the circle, solve $\|x_0 + \lambda e_\theta\|^2 = r^2$ for $\lambda > 0$, with $e_\theta =
+# (\cos\theta, \sin\theta)$. The library's version is `toy2d.circle_distance(x0, theta)`; yours
+# should pass `tests/test_toy2d.py::test_closed_form_solves_the_circle_equation` (the ray's end
+# lies on the circle).
+
+# %% tags=["solution"]
+import torch
+
+x0 = torch.tensor(circle.x0, dtype=torch.float64)
+theta = torch.linspace(0, 2 * math.pi, 17, dtype=torch.float64)[:-1]
+along = toy2d.unit_vectors(theta) @ x0  # x0 · e_θ
+by_hand = -along + (along**2 + toy2d.CIRCLE_RADIUS_SQ - x0.pow(2).sum()).sqrt()
+assert torch.allclose(toy2d.circle_distance(x0, theta), by_hand)
+ends = x0 + by_hand[:, None] * toy2d.unit_vectors(theta)
+assert torch.allclose(ends.pow(2).sum(dim=1), torch.full((16,), toy2d.CIRCLE_RADIUS_SQ, dtype=torch.float64))
+print("g(θ) of the circle by hand:", by_hand.round(decimals=3).tolist())
+
+# %% [markdown]
+# ### Exercise 3: the closed form for a line
+#
+# For the linear classifier $w^\top x + b \geq 0$ and $x_0$ on the other side, show that $g(\theta)
+# = -(w^\top x_0 + b) / (w^\top e_\theta)$ where $w^\top e_\theta > 0$ (and $\infty$ elsewhere),
+# and that its minimum over $\theta$ is the distance $|w^\top x_0 + b| / \|w\|$. Is this $g$
+# continuous where it is finite?
+
+# %% [markdown] tags=["solution"]
+# The ray $x_0 + \lambda e_\theta$ meets the line where $w^\top x_0 + b + \lambda\, w^\top e_\theta
+# = 0$, that is at $\lambda = -(w^\top x_0 + b) / (w^\top e_\theta)$, which is positive (a real
+# crossing) exactly when $w^\top e_\theta > 0$, since $w^\top x_0 + b < 0$. The denominator is
+# largest, $\|w\|$, for $e_\theta = w / \|w\|$, which gives the minimum $|w^\top x_0 + b| / \|w\|$:
+# the orthogonal distance. Where it is finite, $g$ is a ratio of continuous functions with a
+# nonzero denominator, hence continuous; it grows to $\infty$ as the ray turns parallel to the
+# line. `tests/test_toy2d.py::test_linear_classifier_g_is_the_distance_to_the_line_along_each_ray`
+# checks the library's ray search against this formula.
+
+# %% [markdown]
+# ### Exercise 4: not star-shaped
+#
+# The single-query oracle (2.17) reads the sign of $g(\theta + \epsilon u) - g(\theta)$ from one
+# query at the old distance $g(\theta)$. On which classifier of this page does it disagree with the
+# true sign most often, and why? Predict what happens to the agreement when $x_0$ sits near a petal
+# of the network's region, so that some rays leave the region and re-enter it.
+
+# %% [markdown] tags=["solution"]
+# On the GBDT: its region is a union of boxes, not star-shaped around $x_0$, and $g$ jumps where a
+# ray first grazes a box corner. A query at the old radius along the new direction may then land in
+# class $y_0$ although $g$ fell (the ray left the region earlier, and came back). Near a petal, rays
+# that leave and re-enter the network's region appear too: the agreement of (2.17) drops first,
+# while the continuity table still looks fine, because $g$ measures the *first* crossing and stays
+# continuous until a ray becomes tangent to the boundary.

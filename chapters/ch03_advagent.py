@@ -215,9 +215,95 @@ print(claim_lines(ch3.claims(runs, runs_3_14, turn_runs)))
 # %% [markdown]
 # ## Exercises
 #
-# 1. The no-attack row lets both agents choose. How often do our agents' two selections fail to
-#    split the pool, and what does that say about the selection module at this profile?
-# 2. Replace the `<pad>` heuristic by the author's exhaustive search (every position, every word)
-#    on ten games. How much advantage does the heuristic lose, and at what cost?
-# 3. Give the reactive attack three changed words instead of two. Does the advantage grow, and do
-#    the sentences stay readable?
+# Each exercise says what to try; its solution is folded under it. For the *predict, then run*
+# ones, write your prediction down before opening the solution. The *implement* one names the test
+# of the book's test suite that checks the library's version; yours should pass it too.
+
+# %% [markdown]
+# ### Exercise 1 (predict, then run): do the agents agree without an attack?
+#
+# In the no-attack row both agents choose their share of the pool; a deal needs the two selections
+# to split it. Predict the share of games without a deal for the SV and the RL agent, then read it
+# from `runs[...]["none"].metrics.agreement`. What does it say about the selection module at this
+# profile?
+
+# %% tags=["solution"]
+for name in ("SV", "RL"):
+    metrics = runs[name]["none"].metrics
+    print(f"{name} agent, no attack: {1 - metrics.agreement:.0%} of {metrics.games} games end without a deal")
+
+# %% [markdown] tags=["solution"]
+# In the thesis's Table 3.10 the no-attack games end in a deal 90% of the time against the SV agent
+# and 76% against the RL agent; every attack row reaches 100%, since the adversary steers the target
+# to `<selection>`. Our reduced-scale agents, trained on fewer dialogues for fewer epochs, fail to
+# split the pool more often (at `smoke`, barely trained, they never agree): their selection module
+# has seen less, and the RL agent, pushed towards its own score by self-play, asks for more than the
+# other side's selection leaves. A game without a deal scores 0 for both sides, so the no-attack row's
+# advantage and PAR, the baseline of every attack row, depend on this rate.
+
+# %% [markdown]
+# ### Exercise 2 (implement): the decision loss (3.10)
+#
+# Implement (3.10) in the form the attacks use: for the target's choice logits $Z$ (one row per
+# candidate utterance) and the mask $\bar O$ of choices that favour the adversary,
+# $\max\{\max_{o' \notin \bar O} Z_{o'} - \max_{o \in \bar O} Z_o,\ -\kappa\}$: positive while an
+# unfavourable choice leads, and $-\kappa$ at most. The library's version is
+# `advrobust.dialogue.objectives.decision_loss(logits, None, favourable, kappa)`; yours should pass
+# `tests/test_dialogue_attacks.py::test_decision_loss_with_the_best_unfavourable_choice_hand_worked`.
+
+# %% tags=["solution"]
+import torch
+from advrobust.dialogue.objectives import decision_loss
+
+favourable = torch.tensor([False, True, True, False])
+logits = torch.tensor([[2.0, 1.0, 0.5, 9.0], [0.0, 3.0, -1.0, 1.0]])
+best_unfavourable = logits.masked_fill(favourable, float("-inf")).amax(dim=1)
+best_favourable = logits.masked_fill(~favourable, float("-inf")).amax(dim=1)
+by_hand = (best_unfavourable - best_favourable).clamp(min=-1.0)
+assert torch.allclose(decision_loss(logits, None, favourable, kappa=1.0), by_hand)
+assert torch.allclose(by_hand, torch.tensor([8.0, -1.0]))
+print("decision loss per candidate:", by_hand.tolist())
+
+# %% [markdown]
+# ### Exercise 3 (predict, then run): three changed words
+#
+# The reactive attack changes at most two words of the adversary's utterance (the thesis's limit,
+# `settings.whitebox.max_changes`). Predict whether three words raise the advantage on the first few
+# games, and whether the sentences stay readable. Then run it with `ch3.run_attack` on a copy of
+# `setup` whose settings allow three changes (`dataclasses.replace`, twice).
+
+# %% tags=["solution"]
+import dataclasses
+
+few_games = min(4, settings.games["reactive"])
+wider = dataclasses.replace(settings, whitebox=dataclasses.replace(settings.whitebox, max_changes=3))
+three = ch3.run_attack(dataclasses.replace(setup, settings=wider), "reactive", agents.rl, agents.rl,
+                       agents.attackers["RL"], (), few_games)
+two = runs["RL"]["reactive"].advantages[:few_games]
+print(f"advantage per game, two words: {two}; three words: {three.advantages}")
+print(ch3.example_dialogue(three))
+
+# %% [markdown] tags=["solution"]
+# A third word widens the search, so the objective can only get at least as low on each utterance
+# the search sees; but the games then diverge (the target reads different words), so on a few games
+# the advantage may move either way. What grows reliably is the share of edits that meet
+# Algorithm 7's test. The sentences become less readable: the greedy search picks whatever word
+# moves the target's logits, with no language model to keep the sentence fluent, which is why the
+# thesis limits the attack to two words.
+
+# %% [markdown]
+# ### Exercise 4: the author's exhaustive search
+#
+# The author's code tries every position and every word (100 iterations, no limit on changed
+# words) instead of the `<pad>` heuristic. Estimate the cost of one iteration of each in forward
+# passes of the target for an utterance of $n$ words and a vocabulary of $|V|$ words, and say what
+# the heuristic can miss.
+
+# %% [markdown] tags=["solution"]
+# The heuristic scores $n$ candidates (each position set to `<pad>`), then $|V|$ words at the chosen
+# position: $n + |V|$ candidates per iteration. The exhaustive search scores $n \cdot |V|$: for a
+# ten-word utterance and a vocabulary of a few hundred words, about ten times as many candidates
+# per iteration, and the code runs 100 iterations. The heuristic can miss the best substitution when the position whose removal
+# lowers the loss most is not the one where *some* word lowers it most: removing a word and
+# replacing it are different operations. The exhaustive search finds larger advantages per edit,
+# at about ten times the cost and with more words changed.

@@ -204,3 +204,79 @@ print(ch3.missing_data("Gigaword") or "Gigaword found")
 print(ch3.missing_data("DUC2003") or "DUC2003 found")
 for name, (table, caption) in ch3.summarisation_tables().items():
     results.table(table, name, caption=caption)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise says what to try; its solution is folded under it. For the *predict, then run*
+# ones, write your prediction down before opening the solution. The *implement* one names the test
+# of the book's test suite that checks the library's version; yours should pass it too.
+
+# %% [markdown]
+# ### Exercise 1 (predict, then run): the group lasso's weight
+#
+# The group lasso $\lambda_1 \sum_i \lVert\delta_i\rVert_2$ of (3.4) keeps most words unchanged.
+# Predict what happens to the success rate and to the number of changed words of the non-overlap
+# attack for $\lambda_1$ = 0, 1 and 4, first with the author's learning rate $\eta$ and then with a
+# tenth of it. Then run `settings.non_overlap.replace(lambda1=..., learning_rates=...)`, built on
+# `bundle.model`, on the first three attacked sentences: `.run(attacked.x[:3],
+# attacked.lengths()[:3]).result` has `success_rate`, `mean_distance("words_changed")` and
+# `queries` (the iterations).
+
+# %% tags=["solution"]
+sentences, lengths = attacked.x[:3], attacked.lengths()[:3]
+rates = settings.non_overlap.settings.get("learning_rates", (2.0,))
+for scale in (1.0, 0.1):
+    for lambda1 in (0.0, 1.0, 4.0):
+        spec = settings.non_overlap.replace(lambda1=lambda1, learning_rates=tuple(scale * rate for rate in rates))
+        lasso = spec.build(bundle.model).run(sentences, lengths).result
+        print(f"eta x {scale:g}, lambda1 = {lambda1:g}: success {lasso.success_rate:.0%}, words changed "
+              f"{lasso.mean_distance('words_changed'):.1f} of {lengths.double().mean():.1f}, "
+              f"iterations {lasso.queries.tolist()}")
+
+# %% [markdown] tags=["solution"]
+# At the author's $\eta = 2$, $\lambda_1$ changes nothing: one gradient step moves every word's
+# embedding farther than the threshold $\eta\lambda_1$ and past its neighbouring words (our
+# embedding space is smaller than the step, as the page's embedding-scale table shows), so at
+# `quick` the attack succeeds after two iterations having changed almost every word (about 10 of 12),
+# whatever $\lambda_1$. With $\eta$ a tenth, the group lasso works as the thesis intends: at `quick`,
+# $\lambda_1 = 0$ succeeds on all three sentences with 5 words changed, $\lambda_1 = 1$ on two of
+# them, and $\lambda_1 = 4$ zeroes every $\delta_i$ before it can reach another word, so nothing
+# succeeds within the iterations. $\lambda_1$ trades success against the size of the change, as $c$
+# does in C&W's loss, but only once the step is on the scale of the embedding space. (At `smoke`
+# the attack runs too few iterations to succeed at all.)
+
+# %% [markdown]
+# ### Exercise 2 (implement): the group-lasso proximal step
+#
+# Algorithm 6's proximal step solves $\min_z \frac12 \lVert z - \delta\rVert^2 + \tau \sum_i
+# \lVert z_i\rVert_2$ with $\tau = \eta\lambda_1$, one group per word. Show that its solution is
+# $z_i = \delta_i \max(0, 1 - \tau / \lVert\delta_i\rVert_2)$ (each word's perturbation shrunk
+# towards zero, and set to zero below the threshold) and implement it. The library's version is
+# `advrobust.text.seq2sick.group_lasso_prox(delta, threshold)`; yours should pass
+# `tests/test_seq2sick_losses.py::test_group_lasso_prox_is_the_closed_form_and_minimises_its_objective`.
+
+# %% tags=["solution"]
+import torch
+from advrobust.text.seq2sick import group_lasso_prox
+
+delta = torch.randn(2, 5, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+delta[0, 1] *= 0.01  # a word whose perturbation is below the threshold
+by_hand = delta * (1 - 0.8 / delta.norm(dim=-1, keepdim=True)).clamp_min(0)
+assert torch.allclose(group_lasso_prox(delta, 0.8), by_hand)
+assert torch.equal(group_lasso_prox(delta, 0.8)[0, 1], torch.zeros(4, dtype=torch.float64))
+print("words left unchanged:", int((by_hand.norm(dim=-1) == 0).sum()), "of", by_hand.shape[0] * by_hand.shape[1])
+
+# %% [markdown]
+# ### Exercise 3: why keywords are harder than non-overlap
+#
+# Table 3.4 shows the success rate falling and the number of changed words rising from the
+# non-overlap attack to one, two and three keywords. Explain both from the losses (2.8) and (2.12).
+
+# %% [markdown] tags=["solution"]
+# Non-overlap only needs every output word to become *some* other word: at each position any of the
+# other vocabulary words will do, and a small push on the input usually shifts many positions at
+# once. A keyword must become the top word at one position, and with $|K|$ keywords at $|K|$
+# distinct positions (the mask of (2.11) closes a position to the other keywords): a much smaller
+# target set, which needs larger, more specific changes of the input, and more of them as $|K|$
+# grows. The group lasso then has to let more words change, so BLEU to the original input falls too.

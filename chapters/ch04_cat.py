@@ -248,9 +248,84 @@ results.figure(loss_landscape_figure(ch4.loss_landscapes(models, settings, chapt
 # %% [markdown]
 # ## Exercises
 #
-# 1. CAT's $\varepsilon_i$ histogram above piles up at 0 and at $\varepsilon_{\max}$. Change
-#    $\eta$ (`CAT(eta=...)`) and predict how the histogram moves before re-running.
-# 2. Train `CAT(loss="ce")` (no margin term) and compare its PGD and AutoAttack columns with CAT's.
-#    Which component carries the PGD gain?
-# 3. Write a new defense as a `Defense` subclass: Gaussian augmentation with label smoothing
-#    (Table 5.1, "LS+GA"). It needs only `vicinal` (about ten lines).
+# Each exercise says what to try; its solution is folded under it. For the *predict, then run*
+# ones, write your prediction down before opening the solution. The *implement* one names the test
+# of the book's test suite that checks the library's version; yours should pass it too.
+
+# %% [markdown]
+# ### Exercise 1 (predict, then run): twice the budget
+#
+# CAT trains each example at the $\varepsilon_i$ it can hold, up to $\varepsilon_{\max}$; Madry et
+# al.'s adversarial training trains every example at $\varepsilon$. Predict which of the two
+# models keeps more accuracy under PGD at *twice* the evaluation budget, and whether either stays
+# above a few percent. Then attack the first few test images with
+# `settings.columns.pgd(settings.columns.pgd_steps, eps=2 * settings.eps)`, built on each model.
+
+# %% tags=["solution"]
+few = min(32, len(test.y))
+doubled = settings.columns.pgd(settings.columns.pgd_steps, eps=2 * settings.eps)
+for name in ("Natural train", "Adv train", "CAT"):
+    attack = doubled.build(models[name]).run(test.x[:few], test.y[:few])
+    print(f"{name}: accuracy under PGD at eps = {2 * settings.eps:.4g}: "
+          f"{float((attack.original_correct & ~attack.success).float().mean()):.0%} of {few} images")
+
+# %% [markdown] tags=["solution"]
+# Both robust models lose most of their robust accuracy at twice the budget: neither was trained
+# for it, and the natural model is near 0 already at $\varepsilon$. CAT's advantage at
+# $\varepsilon$ need not carry over: its $\varepsilon_i$ are capped at $\varepsilon_{\max}$, and
+# part of its PGD gain comes from smoothed labels that flatten the cross-entropy near the data
+# (Figure 4.2), which helps less against a larger step. At `quick`, on 32 images, adversarial
+# training keeps 12.5% and CAT 3%. A defense trained for one budget should be evaluated beyond it:
+# robustness falls off, and the ordering of two defenses at $\varepsilon$ says little about
+# $2\varepsilon$.
+
+# %% [markdown]
+# ### Exercise 2 (implement): Algorithm 8's update of $\varepsilon_i$
+#
+# After the attack at $\varepsilon_i + \eta$, CAT sets $\varepsilon_i$ to 0 where the attack broke the
+# example and to $\varepsilon_i + \eta$ where it held, capped at $\varepsilon_{\max}$. Write this
+# update. The library's version is `advrobust.defenses.cat.next_eps(attack_eps, broken, eps_max)`;
+# yours should pass `tests/test_defenses.py::test_cat_eps_update_rule_on_hand_made_cases`.
+
+# %% tags=["solution"]
+import torch
+from advrobust.defenses.cat import next_eps
+
+attack_eps = torch.tensor([0.005, 0.010, 0.040, 0.020])  # eps_i + eta of four examples
+broken = torch.tensor([True, False, False, True])
+by_hand = torch.where(broken, 0.0, attack_eps).clamp(max=0.031)
+assert torch.allclose(next_eps(attack_eps, broken, eps_max=0.031), by_hand)
+assert torch.allclose(by_hand, torch.tensor([0.0, 0.010, 0.031, 0.0]))
+print("next eps_i:", [round(value, 4) for value in by_hand.tolist()])
+
+# %% [markdown]
+# ### Exercise 3 (predict): the histogram of $\varepsilon_i$
+#
+# CAT's $\varepsilon_i$ histogram above piles up at 0 and at $\varepsilon_{\max}$. Predict how it
+# moves if $\eta$ (`CAT(eta=...)`) is halved, and if it is doubled, for the same number of epochs.
+# (Re-training takes the time of Table 4.2's CAT row; the prediction needs only Algorithm 8.)
+
+# %% [markdown] tags=["solution"]
+# Each example's $\varepsilon_i$ grows by $\eta$ per visit (one visit per epoch) until the attack
+# breaks it, so after $E$ epochs no $\varepsilon_i$ exceeds $E\eta$. Halving $\eta$ moves the upper
+# pile from $\varepsilon_{\max}$ down to about $E\eta$ when $E\eta < \varepsilon_{\max}$: fewer
+# examples reach the cap, the mean $\varepsilon_i$ falls, robust accuracy at $\varepsilon$ usually
+# falls and clean accuracy rises. Doubling $\eta$ makes examples reach the cap sooner, but also
+# overshoot their own margin sooner: more resets to 0, so both piles grow and the middle empties.
+
+# %% [markdown]
+# ### Exercise 4: which component carries the gain?
+#
+# Table 4.6 trains CAT without each of its components. Read it (PGD and AutoAttack columns) and say
+# which component carries CAT's PGD gain, and whether the answer changes under AutoAttack.
+
+# %% [markdown] tags=["solution"]
+# In the thesis (Table 4.6, VGG-16), neither component carries it alone: label smoothing at a fixed
+# $\varepsilon$ (Adv+LS) lifts PGD accuracy from 36.6% to 43.0%, the adaptive $\varepsilon_i$ alone
+# (Adp-Adv) to 38.6%, and only their combination in CAT reaches 75.5%. That last number is under
+# PGD with cross-entropy; the same model under C&W100 gives 51.8% (Table 4.2). A large
+# gain that appears only when two components that soften the labels are combined is exactly what to
+# check with AutoAttack: smoothed labels flatten the cross-entropy and can weaken a cross-entropy
+# PGD without making the model more robust. Where our AutoAttack column shrinks a PGD gain, that
+# part of the gain was the attack's weakness; the claims table above says which of the thesis's
+# orderings hold on our models under both attacks.

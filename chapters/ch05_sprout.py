@@ -318,11 +318,106 @@ print("\n".join(answer.lines))
 # %% [markdown]
 # ## Exercises
 #
-# 1. Train `SPROUT(label_rule="official_code")` and `SPROUT(label_rule="algorithm_9")` and predict,
-#    before running, which one's labels carry the least information about the class
-#    (`SPROUT.concentration` gives the Dirichlet parameters; Eq. (5.7) their mean).
-# 2. Run `ch5.autoattack_table` with `settings.autoattack.replace(n_queries=5000)` (the standard
-#    Square budget). Which component of AutoAttack breaks SPROUT's examples? (`WhiteBox.accuracy`
-#    with the components one by one.)
-# 3. Table 5.1 is generated from each defense's `vicinal_form`. Write TRADES's row as the thesis
-#    does ($h = (1-\alpha) y + \alpha f(\tilde x)$) and explain why the code's row differs.
+# Each exercise says what to try; its solution is folded under it. For the *predict, then run*
+# ones, write your prediction down before opening the solution. The *implement* one names the test
+# of the book's test suite that checks the library's version; yours should pass it too.
+
+# %% [markdown]
+# ### Exercise 1 (predict, then run): which label rule says least about the class?
+#
+# SPROUT draws each training label from a Dirichlet whose concentration mixes the one-hot label $y$
+# and the learned $\beta$: $(1-\alpha)y + \alpha\beta$ (Eq. (5.6), the book's default),
+# $\alpha y + (1-\alpha)\beta$ (Algorithm 9 as printed) or $10y + \beta$ (the official code). At the
+# start of training ($\beta = \mathbf 1$, $\alpha$ = `settings.sprout.alpha`), predict for each rule
+# the mean probability of the true class (Eq. (5.7): $c / \sum c$), and how often a *drawn* label
+# puts its largest mass on the true class. Then compute both with
+# `dataclasses.replace(settings.sprout, label_rule=...).concentration(labels, beta)` and
+# `torch.distributions.Dirichlet`.
+
+# %% tags=["solution"]
+import dataclasses
+
+import torch
+
+classes = 10
+labels = torch.nn.functional.one_hot(torch.zeros(2000, dtype=torch.long), classes).float()  # class 0
+beta = torch.ones(classes)
+torch.manual_seed(chapter.seed)
+for rule in ("eq_5_6", "algorithm_9", "official_code"):
+    concentration = dataclasses.replace(settings.sprout, label_rule=rule).concentration(labels, beta)
+    drawn = torch.distributions.Dirichlet(concentration).sample()
+    print(f"{rule:13s}: total concentration {float(concentration[0].sum()):6.2f}, mean p(true class) "
+          f"{float(concentration[0, 0] / concentration[0].sum()):.3f}, drawn labels peaked on it "
+          f"{float((drawn.argmax(dim=1) == 0).float().mean()):.0%}")
+
+# %% [markdown] tags=["solution"]
+# Algorithm 9 as printed says least: its concentration is almost $\beta$, so the labels are nearly
+# uniform draws (mean $p \approx 0.10$ on the true class, peaked on it about as often as chance). The
+# official code's $10y + \beta$ (total 20) draws labels close to their mean, 0.55 on the true class:
+# always peaked on it, never confident. Eq. (5.6) has the highest mean (0.92), but its total
+# concentration is only 1.09, and a Dirichlet that small draws points near a *vertex* of the simplex:
+# a nearly one-hot label, the true class's most of the time and a confident wrong class about one time
+# in twenty. The mean (5.7) alone does not say how noisy the labels are; the total concentration does.
+# The page's label-rules table shows what each rule does to accuracy.
+
+# %% [markdown]
+# ### Exercise 2 (implement): the Dirichlet concentration of the three label rules
+#
+# Write the concentration $c$ of each label rule for one-hot labels $y$ (rows) and $\beta$ (one
+# value per class), floored at a small positive value so that a negative $\beta$ still gives a valid
+# Dirichlet. The library's version is `SPROUT.concentration`
+# (`advrobust.defenses.SPROUT(label_rule=..., alpha=...)`); yours should pass
+# `tests/test_sprout.py::test_the_label_rules_weigh_the_label_and_beta_as_written`.
+
+# %% tags=["solution"]
+from advrobust.defenses import SPROUT
+
+one_hot = torch.nn.functional.one_hot(torch.tensor([1]), classes).float()
+beta = torch.linspace(0.5, 1.5, classes)
+for rule, by_hand in (("eq_5_6", 0.9 * one_hot + 0.1 * beta), ("algorithm_9", 0.1 * one_hot + 0.9 * beta),
+                      ("official_code", 10 * one_hot + beta)):
+    assert torch.allclose(SPROUT(label_rule=rule, alpha=0.1).concentration(one_hot, beta), by_hand)
+floored = SPROUT().concentration(one_hot, -torch.ones(classes))
+assert bool((floored >= SPROUT().concentration_floor).all())
+print("the three label rules match; a negative beta is floored at", SPROUT().concentration_floor)
+
+# %% [markdown]
+# ### Exercise 3 (predict, then run): more PGD steps
+#
+# Predict how SPROUT's and adversarial training's accuracy at $\varepsilon$ = `EPS` change when PGD
+# runs four times as many steps as the page's (`settings.pgd(EPS, steps=...)`), on the first few test
+# images. What size of drop would suggest gradient masking? Then measure it with a `ch5.WhiteBox` on
+# those images.
+
+# %% tags=["solution"]
+few = min(32, len(test.y))
+small_box = ch5.WhiteBox(models, dataclasses.replace(test, x=test.x[:few], y=test.y[:few]))
+for name in ("Adv Train", "SPROUT"):
+    accuracy = {steps: round(small_box.robust(name, settings.pgd(EPS, steps=steps)), 3)
+                for steps in (settings.steps, 4 * settings.steps)}
+    print(f"{name}: PGD accuracy at eps = {EPS} on {few} images, by steps: {accuracy}")
+
+# %% [markdown] tags=["solution"]
+# More steps can only find stronger examples, so the accuracy falls or stays. For a model whose
+# gradients are informative it falls by a few points at most: PGD has converged after a few dozen
+# steps at this $\varepsilon$. At `quick`, on 32 images, neither model moves from 20 to 80 steps:
+# adversarial training holds 28%, and SPROUT, trained for one epoch at this profile, is at 0 already.
+# A drop of many points from more steps (or from AutoAttack, the page's twin column) would mean the
+# short attack was stuck, a classic sign of gradient masking: Figure 5.6a is the thesis's version of
+# this check, up to 500 steps.
+
+# %% [markdown]
+# ### Exercise 4: TRADES as a vicinal risk
+#
+# Table 5.1 writes TRADES's label as $h = (1-\alpha)y + \alpha f(\tilde x)$. Write the objective
+# TRADES actually minimises and explain how the table's reading relates to it.
+
+# %% [markdown] tags=["solution"]
+# TRADES minimises, per example, $\mathrm{CE}(f(x), y) + \beta\,\mathrm{KL}(f(x)\,\|\,f(\tilde x))$
+# with $\tilde x = \arg\max_{\|x' - x\|_\infty \le \varepsilon} \mathrm{KL}(f(x)\,\|\,f(x'))$: a
+# clean loss plus a term that pulls the prediction at $\tilde x$ towards the prediction at $x$. The
+# table's reading treats the second term as training on $\tilde x$ with a soft label that mixes $y$
+# and the model's own output, which describes the family (an attack builds the vicinal sample, the
+# label is softened by the model) but not the exact objective: the KL's target is $f(x)$, not $y$,
+# and the clean term is separate. That is why `advrobust.defenses.TRADES` returns the objective
+# above verbatim and its `vicinal_form` only reports the table's row.

@@ -191,3 +191,78 @@ print(claim_lines(ch6.masking_claims(ours_table, interpolated, effects, relative
 # Short fine-tuning below `paper` moves the BN parameters less far than 100 epochs would. So at `quick`
 # the size of each move is smaller than the thesis's, and the lines above judge only its
 # direction. `paper` runs the thesis's ResNet-18 recipe.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise says what to try; its solution is folded under it. For the *predict, then run*
+# ones, write your prediction down before opening the solution. The *implement* one names the test
+# of the book's test suite that checks the library's version; yours should pass it too.
+
+# %% [markdown]
+# ### Exercise 1 (predict, then run): whose running statistics?
+#
+# Table 6.2 interpolates every BN's $\gamma$, $\beta$ *and* running statistics between the AT model
+# ($p = 1$) and its BN-only fine-tuned copy ($p = 0$). Predict the clean and PGD accuracy at
+# $p = 0.5$ when the running statistics stay the AT model's (`interpolate_norms(...,
+# statistics="first")` from `advrobust.norms`) instead of being interpolated, on the first few test
+# images. Does the rescaling alone carry the change, or the statistics?
+
+# %% tags=["solution"]
+import dataclasses
+
+from advrobust.norms import interpolate_norms
+
+few = min(32, len(test.y))
+mixed = {statistics: interpolate_norms(models[ch6.ADV], models[ch6.ADV_FT], 0.5, statistics=statistics).eval()
+         for statistics in ("interpolate", "first")}
+small_box = WhiteBox(mixed, dataclasses.replace(test, x=test.x[:few], y=test.y[:few]))
+for statistics in mixed:
+    pair = ch6.accuracy_pair(small_box, statistics, settings)
+    print(f"p = 0.5, running statistics '{statistics}': clean {pair['clean']:.1%}, PGD {pair['robust']:.1%} on {few} images")
+
+# %% [markdown] tags=["solution"]
+# Fine-tuning the BN layers on clean data moves the running mean and variance as well as $\gamma$ and
+# $\beta$ (Figure 6.1): the statistics of clean images' features differ from those of adversarial
+# ones. Keeping the AT model's statistics while moving halfway in $\gamma, \beta$ gives a network whose
+# normalisation matches neither training. At `quick`, on 32 images, it loses a little of both: 25%
+# clean and 9% under PGD, against 28% and 12.5% with the statistics interpolated too. The rescaling
+# carries most of the change, the statistics the rest; the page's Figure 6.1 table ("RMS change it
+# alone causes") measures the same split on the first BN layer.
+
+# %% [markdown]
+# ### Exercise 2 (implement): interpolating two BN layers
+#
+# Write the interpolation of Table 6.2 for one BN layer: from two layers with affine $(\gamma,
+# \beta)$ and $(\gamma', \beta')$ and running statistics $(\mu, \sigma^2)$ and $(\mu', \sigma'^2)$,
+# the layer with $p\gamma + (1 - p)\gamma'$, $p\beta + (1-p)\beta'$ and the statistics mixed the same
+# way. The library's version, applied to every BN of a model, is
+# `advrobust.norms.interpolate_norms(first, second, p)`; yours should pass
+# `tests/test_norms.py::test_interpolation_mixes_the_affine_and_the_chosen_statistics`.
+
+# %% tags=["solution"]
+import torch
+
+quarter = interpolate_norms(models[ch6.ADV], models[ch6.ADV_FT], 0.25)
+at_bn, tuned_bn, mixed_bn = (ch6.first_norm(m) for m in (models[ch6.ADV], models[ch6.ADV_FT], quarter))
+for name in ("weight", "bias", "running_mean", "running_var"):
+    by_hand = 0.25 * getattr(at_bn, name) + 0.75 * getattr(tuned_bn, name)
+    assert torch.allclose(getattr(mixed_bn, name), by_hand), name
+print(f"the first BN's gamma, beta, mean and variance are 0.25 x AT + 0.75 x fine-tuned, over {len(at_bn.weight)} channels")
+
+# %% [markdown]
+# ### Exercise 3: why can a BN layer carry robustness?
+#
+# BN-only fine-tuning changes about 1% of the network's parameters, yet Table 6.1 shows it moves
+# the model from robust to not robust (and back). Explain with Figure 6.3's reading of BN + ReLU as a
+# mask, and say why this makes a strength-conditioned BN (RobMask) plausible.
+
+# %% [markdown] tags=["solution"]
+# After a convolution, BN rescales each channel by $\gamma/\sigma$ and shifts it by $\beta - \gamma\mu/\sigma$;
+# the ReLU then zeroes the negative part. Per channel, this decides how much of a feature passes and
+# from which level on: a soft mask on the convolution's features. The convolutions of the AT and of
+# the fine-tuned model are the same; only which features pass, and how strongly, differs. If
+# robustness is largely a matter of *which* features the network relies on (robust, low-frequency
+# ones against brittle, high-frequency ones), a change of masks suffices to switch it, which is the
+# thesis's reading of Figures 6.1 and 6.2. RobMask makes the mask a function of the perturbation
+# strength, so one set of convolutions serves clean and perturbed inputs.

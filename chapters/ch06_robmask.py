@@ -166,3 +166,81 @@ print(claim_lines(ch6.robustness_claims(ours_6_5, profile)))
 # At `quick` each model trains two epochs of a 10k subset with three PGD steps. The thesis trains
 # 20–100 epochs on the full set with seven steps. Whether RobMask's gain appears at that scale is
 # what `paper` measures.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise says what to try; its solution is folded under it. For the *predict, then run*
+# ones, write your prediction down before opening the solution. The *implement* one names the test
+# of the book's test suite that checks the library's version; yours should pass it too.
+
+# %% [markdown]
+# ### Exercise 1 (predict, then run): strengths between the knots
+#
+# RobMask's BN layers are conditioned on a strength $p \in [0, 1]$ (Eq. (6.2)); Table 6.5 shows the
+# two ends, $u_0$ and $u_1$. Predict the clean and PGD accuracy at $\varepsilon = 8/255$ of the same
+# model at $p = 0.5$: between the two ends, above both, or below both? Then measure the three
+# strengths on the first few test images, with `ch6.Branch(model, strength=p)` around the RobMask
+# model (the `model` of the page's `robust_models[("RobMask", "u_0 (p = 0)")]`) and a `WhiteBox`.
+
+# %% tags=["solution"]
+import dataclasses
+
+from advrobust.experiments.ch5_sprout import WhiteBox
+
+robmask = robust_models[("RobMask", "u_0 (p = 0)")].model
+few = min(32, len(test.y))
+strengths = {f"p = {p}": ch6.Branch(robmask, strength=p).eval() for p in (0.0, 0.5, 1.0)}
+small_box = WhiteBox(strengths, dataclasses.replace(test, x=test.x[:few], y=test.y[:few]))
+for name in strengths:
+    pair = ch6.accuracy_pair(small_box, name, settings)
+    print(f"RobMask at {name}: clean {pair['clean']:.1%}, PGD {pair['robust']:.1%} on {few} images")
+
+# %% [markdown] tags=["solution"]
+# RobMask is trained with strengths drawn over the whole interval, and Eq. (6.2) interpolates the
+# BN's affine linearly between the knots, so $p = 0.5$ is a network it was trained as, not an
+# untested mixture. One might expect it between the two ends; at `quick`, on 32 images, it is as
+# good as or better than both (clean 47%, PGD 19%, against 44% and 6% at $u_0$ and 44% and 16% at
+# $u_1$). Differences of one or two images are noise at this size, and the `quick` model trains
+# briefly; what the exercise shows is that the strength is a continuous knob, and that the ends are
+# not necessarily its best settings.
+
+# %% [markdown]
+# ### Exercise 2 (implement): the strength code $u_p$ of Eq. (6.2)
+#
+# With $k$ basis columns at knots $j/(k-1)$, the code $u_p \in \mathbb{R}^k$ of a strength $p$ is
+# piecewise linear between the two adjacent knots: for $k = 2$, $u_p = (1 - p, p)$; for $k = 3$,
+# $u_{0.25} = (0.5, 0.5, 0)$. Implement it, with the strength of a radius, $p = \varepsilon /
+# \varepsilon_{\max}$. The library's versions are `encode_strength(p, k)` and
+# `strength_of(eps, eps_max)` in `advrobust.norms.robmask`; yours should pass
+# `tests/test_norms.py::test_encode_strength_is_the_thesis_code_for_k2_and_piecewise_linear_beyond`.
+
+# %% tags=["solution"]
+import torch
+from advrobust.norms.robmask import encode_strength, strength_of
+
+for p, k in ((0.25, 2), (0.6, 2), (0.25, 3), (0.5, 3), (0.9, 5)):
+    position = p * (k - 1)  # where p falls between the knots 0, 1, ..., k - 1
+    low = min(int(position), k - 2)
+    by_hand = torch.zeros(k)
+    by_hand[low], by_hand[low + 1] = 1 - (position - low), position - low
+    assert torch.allclose(encode_strength(p, k), by_hand), (p, k)
+assert abs(strength_of(6 / 255, 8 / 255) - 0.75) < 1e-12  # the thesis's footnote example
+print("u_0.9 with k = 5:", encode_strength(0.9, 5).round(decimals=4).tolist())
+
+# %% [markdown]
+# ### Exercise 3: clean accuracy from robust training
+#
+# Table 6.3 reports that RobMask's clean accuracy (through $u_0$) beats standard training's, although
+# half of its training passes see perturbed images. Why can perturbed training images help clean
+# accuracy here, when adversarial training (Table 6.1) costs clean accuracy?
+
+# %% [markdown] tags=["solution"]
+# Adversarial training asks one set of BN statistics and masks to serve clean and perturbed images,
+# whose feature statistics differ: the network compromises, and clean accuracy drops. RobMask (like
+# AdvProp) gives the perturbed images their own BN conditioning, so the clean branch keeps clean
+# statistics, while the shared convolutions learn from both: perturbed images act as a data
+# augmentation that removes brittle features without distorting the clean branch's normalisation.
+# The perturbations are small and random in strength, so they regularise rather than dominate.
+# Whether the gain holds at a reduced scale is what the page's seed spread is for: a difference
+# smaller than the spread over seeds is not a result.

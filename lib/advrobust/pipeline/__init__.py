@@ -5,7 +5,8 @@ provenance; ``build`` renders the book; ``status`` rewrites the status page. ``m
 first two. Modules: :mod:`.layout` (paths), :mod:`.imports` (the library modules a chapter
 imports), :mod:`.provenance` (hashes, environment, re-run decision), :mod:`.execute` (papermill),
 :mod:`.render` (badge and footer cells), :mod:`.launch` (the install cell that runs a notebook in
-Colab or Binder), :mod:`.status` (status page), :mod:`.book` (jupyter-book build), :mod:`.cli`.
+Colab or Binder), :mod:`.exercises` (hidden solutions, student notebooks), :mod:`.status` (status
+page), :mod:`.book` (jupyter-book build), :mod:`.cli`.
 """
 from .book import BookBuildFailed, build_book
 from .execute import ChapterFailed, ChapterRun, run_chapters

@@ -10,11 +10,12 @@ For each ``chapters/<stem>.py`` (Jupytext py:percent) the pipeline
    ``papermill.execute_notebook`` on the ``python3`` kernel of the running interpreter, saving the
    output after every cell so a crash leaves a partial notebook to inspect;
 4. stamps the executed notebook with its badge and footer (:mod:`.render`), puts the install cell
-   in it (:mod:`.launch`) and writes ``provenance.json`` last, so only a successful run is ever
+   in it (:mod:`.launch`), folds its exercises' solutions, links and writes its student notebook
+   (:mod:`.exercises`) and writes ``provenance.json`` last, so only a successful run is ever
    recorded.
 
-A skipped chapter's notebook gets the install cell of the current configuration, without being
-executed again.
+A skipped chapter's notebook gets the install cell of the current configuration and its student
+notebook, without being executed again.
 
 The kernel's working directory is the book root, and ``results_dir`` is passed relative to it
 (``book/results/<stem>``): the rendered parameters cell shows no machine-specific path.
@@ -45,6 +46,7 @@ from ..errors import AdvRobustError, require
 from ..profiles import check_profile
 from ..runtime import device_name, resolve_device
 from . import provenance
+from .exercises import prepare_exercises, refresh_exercises, write_student_notebook
 from .launch import install_source, place_install_cell, refresh_install_cell
 from .layout import BookLayout
 from .render import stamp
@@ -169,6 +171,7 @@ def _run_chapter(
         reasons = ["executed notebook missing"]
     if not reasons:
         refresh_install_cell(notebook, install)
+        refresh_exercises(notebook, layout.student_notebook(stem))
         log.info("%s: unchanged, not executed", stem)
         return ChapterRun(stem, False, (), notebook, None)
 
@@ -176,6 +179,7 @@ def _run_chapter(
     results_dir = layout.results_dir(stem)
     shutil.rmtree(results_dir, ignore_errors=True)
     results_dir.mkdir(parents=True)
+    layout.student_notebook(stem).unlink(missing_ok=True)  # a failed run leaves no stale student notebook
     notebook.parent.mkdir(parents=True, exist_ok=True)
     git_commit, git_dirty = provenance.git_state(source.parent)
     started = datetime.now(timezone.utc)
@@ -191,7 +195,10 @@ def _run_chapter(
         wall_time_s=round(time.perf_counter() - clock, 2),
     )
     status_link = Path(os.path.relpath(layout.status_page, notebook.parent)).as_posix()
-    nbformat.write(place_install_cell(stamp(executed, record, status_link), install), notebook)
+    page = place_install_cell(stamp(executed, record, status_link), install)
+    page = prepare_exercises(page, notebook, layout.student_notebook(stem))
+    nbformat.write(page, notebook)
+    write_student_notebook(page, layout.student_notebook(stem))
     provenance.write_provenance(layout.provenance(stem), record)
     return ChapterRun(stem, True, tuple(reasons), notebook, record["wall_time_s"])
 

@@ -3,7 +3,8 @@
 A book root holds ``chapters/*.py`` (Jupytext py:percent sources without outputs), the Jupyter Book
 configuration (``_config.yml``, ``_toc.yml``), the static pages in ``book/`` and
 ``requirements.lock`` (the versions the status page compares runs against). The pipeline writes
-``book/chapters/<stem>.ipynb`` (executed), ``book/results/<stem>/`` (tables, figures,
+``book/chapters/<stem>.ipynb`` (executed), ``book/chapters/student/<stem>_student.ipynb`` (the same
+without the exercises' solutions), ``book/results/<stem>/`` (tables, figures,
 ``provenance.json``), ``book/status.md`` and the HTML in ``_build/html``.
 """
 from __future__ import annotations
@@ -60,6 +61,10 @@ class BookLayout:
 
     def notebook(self, stem: str) -> Path:
         return self.notebooks_dir / f"{stem}.ipynb"
+
+    def student_notebook(self, stem: str) -> Path:
+        """The executed notebook without its solutions (:mod:`.exercises`); not a chapter, not a page."""
+        return self.notebooks_dir / "student" / f"{stem}_student.ipynb"
 
     def results_dir(self, stem: str) -> Path:
         return self.results_root / stem
