@@ -25,13 +25,6 @@ from advrobust.dialogue import (
     scenarios,
 )
 from advrobust.dialogue.adversary import Adversary, transfer_sentences
-from advrobust.dialogue.agents import (
-    AdversarialTrainingSettings,
-    TrainedAgent,
-    adversarial_training,
-    reinforced_agent,
-    run_history,
-)
 from advrobust.dialogue.objectives import decision_loss, favourable_choices
 from advrobust.dialogue.reinforce import discounted_weights
 from advrobust.dialogue.selfplay import GameRecord
@@ -45,6 +38,13 @@ from advrobust.dialogue.whitebox import (
 )
 from advrobust.errors import ConfigError
 from advrobust.profiles.dialogue import ATTACK_ROWS, advagent
+from advrobust.training.self_play import (
+    AdversarialTrainingSettings,
+    TrainedAgent,
+    adversarial_training,
+    reinforced_agent,
+    run_history,
+)
 
 # --- the greedy search on objectives with known answers ----------------------------------------------
 

@@ -1,8 +1,10 @@
 """Chapter 3.2 (AdvAgent): the negotiation game, self-play, REINFORCE in self-play (the RL agent and
-the RL attack's update), and (next) the attacks on dialogue agents.
+the RL attack's update), the white-box objectives and search (:mod:`.whitebox`) and the
+adversaries (:mod:`.adversary`).
 
 The agents themselves (LYD17's model) are :class:`advrobust.models.DialogueAgent`, their data
-:mod:`advrobust.data.negotiation`, their supervised training :mod:`advrobust.training.dialogue`.
+:mod:`advrobust.data.negotiation`, their supervised training :mod:`advrobust.training.dialogue`,
+their cached self-play runs and adversarial training :mod:`advrobust.training.self_play`.
 """
 from __future__ import annotations
 

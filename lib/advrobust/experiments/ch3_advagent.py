@@ -34,12 +34,6 @@ from ..data.negotiation import (
 )
 from ..data.vocab import Vocabulary
 from ..dialogue.adversary import Adversary, AttackEvent, transfer_sentences
-from ..dialogue.agents import (
-    TrainedAgent,
-    adversarial_training,
-    reinforced_agent,
-    run_history,
-)
 from ..dialogue.game import GameMetrics, Scenario
 from ..dialogue.reinforce import ReinforceConfig
 from ..dialogue.selfplay import (
@@ -56,6 +50,12 @@ from ..training.dialogue import (
     dialogue_training_history,
     evaluate_dialogue_model,
     trained_dialogue_model,
+)
+from ..training.self_play import (
+    TrainedAgent,
+    adversarial_training,
+    reinforced_agent,
+    run_history,
 )
 from .claims import Claim, joint_verdict, paired_effect, verdict
 

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..dialogue.agents import AdversarialTrainingSettings
 from ..dialogue.reinforce import ReinforceConfig
 from ..dialogue.whitebox import WhiteBoxSettings
 from ..errors import require
 from ..training.dialogue import SupervisedAgentSettings
+from ..training.self_play import AdversarialTrainingSettings
 from .base import check_profile
 
 ATTACK_ROWS = ("none", "transfer", "rl", "reactive", "preemptive", "ra_pa_da", "ra_pa_ta")

@@ -15,7 +15,8 @@
 A run's cache entry ``<cache_root>/negotiator_gru-<data_key>-<name>-<key>/`` is keyed by the
 starting weights' key, the partner's key, the REINFORCE settings and the scenarios; it holds
 ``config.json``, ``final.pt`` (read with ``weights_only=True``) and ``history.json`` (the
-per-epoch self-play metrics). REINFORCE runs are not resumable mid-run (:mod:`.reinforce`); an
+per-epoch self-play metrics). REINFORCE runs are not resumable mid-run
+(:mod:`advrobust.dialogue.reinforce`); an
 interrupted run starts again.
 """
 from __future__ import annotations
@@ -33,12 +34,12 @@ from torch import nn
 
 from ..data.negotiation import NegotiationData
 from ..data.vocab import Vocabulary
+from ..dialogue.game import Scenario
+from ..dialogue.reinforce import ReinforceConfig, reinforce
+from ..dialogue.selfplay import ModelNegotiator
 from ..errors import DataError, require
 from ..models.dialogue_agent import DialogueAgent
-from ..training.cached_runs import cached_model, config_key, run_directory
-from .game import Scenario
-from .reinforce import ReinforceConfig, reinforce
-from .selfplay import ModelNegotiator
+from .cached_runs import cached_model, config_key, run_directory
 
 HISTORY = "history.json"
 MODEL = "negotiator_gru"
@@ -84,7 +85,7 @@ def reinforced_agent(name: str, start: TrainedAgent, partner: TrainedAgent, voca
                      scenarios: Sequence[Scenario], config: ReinforceConfig, supervised: NegotiationData | None,
                      data_key: str, device: torch.device, cache_dir: Path | str | None = None) -> TrainedAgent:
     """``start`` fine-tuned by REINFORCE against the fixed ``partner`` over ``scenarios``
-    (:func:`~.reinforce.reinforce`), from the cache when this run is there."""
+    (:func:`~advrobust.dialogue.reinforce.reinforce`), from the cache when this run is there."""
     fields = {"start": start.key, "partner": partner.key, "reinforce": dataclasses.asdict(config),
               "scenarios": scenarios_key(scenarios)}
 
