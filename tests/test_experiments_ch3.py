@@ -107,4 +107,4 @@ def test_page_runs_at_smoke(tmp_path):
                    check=True, env=env, cwd=tmp_path, capture_output=True)
     written = {path.stem for path in (tmp_path / "results").iterdir()}
     assert {"table_3_1", "table_3_4", "table_3_5", "table_3_6", "table_3_2", "translator", "attack_variants",
-            "embedding_scale"} <= written
+            "embedding_scale", "keyword_reach"} <= written

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sacrebleu
 import torch
-from advrobust.data.vocab import SPECIALS, UNK, Vocabulary
+from advrobust.data.vocab import PAD, SPECIALS, UNK, Vocabulary
 from advrobust.errors import ConfigError
 from advrobust.text import Seq2Sick
 from advrobust.text.keywords import draw_keywords, keyword_band
@@ -54,6 +54,37 @@ def test_the_attack_gradient_matches_finite_differences():
         with torch.no_grad():
             numeric = (loss(delta + step) - loss(delta - step)) / 2e-6
         assert float(numeric) == pytest.approx(float(grad[index]), rel=1e-4, abs=1e-7)
+
+
+def test_goal_gradient_is_the_per_word_norm_of_the_finite_difference_gradient():
+    """Seq2Sick.goal_gradient: ‖∇_{δ_i} L‖ at δ = 0 per word, from central differences of the
+    non-overlap loss coordinate by coordinate; 0 at padding."""
+    model = copy_model(1)[0].double()
+    src = pairs(2, 7, "copy", lo=4, hi=4).x.clone()
+    src[1, 3] = PAD
+    lengths = torch.tensor([4, 3])
+    reference = model.translate(src, lengths, max_len=10)
+    padded = torch.tensor([r + [PAD] * (max(map(len, reference)) - len(r)) for r in reference])
+    x = model.src_embedding(src).detach()
+
+    def loss(point: torch.Tensor) -> torch.Tensor:
+        logits, _ = model.greedy_embedded(point, lengths, padded.shape[1] + 1)
+        return non_overlap_loss(logits[:, : padded.shape[1]], padded, padded != PAD)
+
+    numeric = torch.zeros(src.shape, dtype=torch.float64)
+    with torch.no_grad():
+        for sentence, word in [(0, 0), (0, 3), (1, 1), (1, 2)]:
+            squares = 0.0
+            for k in range(x.shape[-1]):
+                step = torch.zeros_like(x)
+                step[sentence, word, k] = 1e-6
+                squares += float((loss(x + step) - loss(x - step))[sentence] / 2e-6) ** 2
+            numeric[sentence, word] = squares ** 0.5
+    measured = Seq2Sick(model, goal="non_overlap").goal_gradient(src, lengths)
+    assert measured[1, 3] == 0
+    assert float(measured[0, 0]) > 0
+    for sentence, word in [(0, 0), (0, 3), (1, 1), (1, 2)]:
+        assert float(measured[sentence, word]) == pytest.approx(float(numeric[sentence, word]), rel=1e-4, abs=1e-7)
 
 
 @pytest.mark.parametrize("projection", ["literal", "straight_through"])

@@ -10,7 +10,7 @@ attacks; the perplexity of an attack's row over its successful adversarial input
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from ..attacks.base import eval_mode
 from ..attacks.spec import AttackSpec
 from ..data import (
     ParallelCorpus,
@@ -130,15 +131,21 @@ def attacked(bundle: Translation, settings: Seq2SickSettings, device: torch.devi
     return encoded(bundle.test.subset(settings.sentences, 0), bundle, device)
 
 
+def sentence_keywords(bundle: Translation, settings: Seq2SickSettings, originals: Sequence[Sequence[int]],
+                      count: int) -> Tensor:
+    """(N, ``count``) keyword ids for the sentences whose original outputs are ``originals``, drawn
+    by the stated rule (:mod:`advrobust.text.keywords`): the profile's frequency band, seeded."""
+    return draw_keywords(originals, keyword_band(bundle.target, *settings.keyword_band), count, settings.keyword_seed)
+
+
 def run_attacks(bundle: Translation, data: TensorData, settings: Seq2SickSettings) -> dict[str, Seq2SickResult]:
     """Table 3.4's attacks on ``data``: non-overlap, then each keyword count with keywords drawn
-    by the stated rule (:mod:`advrobust.text.keywords`) against each sentence's original output."""
+    against each sentence's original output (:func:`sentence_keywords`)."""
     lengths = data.lengths()
     results = {NON_OVERLAP: settings.non_overlap.build(bundle.model).run(data.x, lengths)}
-    candidates = keyword_band(bundle.target, *settings.keyword_band)
     originals = results[NON_OVERLAP].original_outputs
     for count in settings.keyword_counts:
-        keywords = draw_keywords(originals, candidates, count, settings.keyword_seed).to(data.x.device)
+        keywords = sentence_keywords(bundle, settings, originals, count).to(data.x.device)
         results[keyword_row(count)] = settings.keywords.build(bundle.model).run(data.x, lengths, keywords)
     return results
 
@@ -189,8 +196,7 @@ def attack_variants(bundle: Translation, data: TensorData, settings: Seq2SickSet
     (successful attacks) and mean iterations."""
     sentences = data.x[: settings.variant_sentences]
     lengths = data.lengths()[: settings.variant_sentences]
-    keywords = draw_keywords(bundle.model.translate(sentences, lengths),
-                             keyword_band(bundle.target, *settings.keyword_band), 1, settings.keyword_seed)
+    keywords = sentence_keywords(bundle, settings, bundle.model.translate(sentences, lengths), 1)
     rows = []
     for variant, change in VARIANTS.items():
         for name, spec, wanted in ((NON_OVERLAP, settings.non_overlap, None),
@@ -202,20 +208,53 @@ def attack_variants(bundle: Translation, data: TensorData, settings: Seq2SickSet
     return pd.DataFrame(rows).set_index(["method", "variant"]).round(DECIMALS)
 
 
-def embedding_scale(bundle: Translation, settings: Seq2SickSettings) -> pd.DataFrame:
-    """The source embedding space against the attack's step sizes: the median word-embedding norm
-    and the median distance from a word to its nearest other word, beside each learning rate η and
-    the group-lasso threshold ηλ1 (a δ_i shorter than it is set to 0 at every step)."""
+def embedding_scale(bundle: Translation, data: TensorData, settings: Seq2SickSettings) -> pd.DataFrame:
+    """The attack's steps against the source embedding space, measured on the first
+    ``settings.variant_sentences`` attacked sentences.
+
+    The space: the median word-embedding norm and the median distance from a word to its nearest
+    other word (a word changes when x_i + δ_i passes about half of it). The steps, per goal
+    (non-overlap; one keyword): the median over words of ‖∇_{δ_i} L‖ at δ = 0, the share of words
+    where it exceeds λ1 (Algorithm 6's group-lasso prox zeroes, at every iteration, a δ_i the
+    gradient does not push beyond ηλ1, so only those words accumulate a perturbation), and, for
+    each learning rate η, the median first step η‖∇_{δ_i} L‖ of each sentence's most-pushed word.
+    """
     words = bundle.model.src_embedding.weight.detach()[4:]
     distances = torch.cdist(words, words)
     distances.fill_diagonal_(float("inf"))
     rows = [{"quantity": "median word-embedding norm", "value": float(words.norm(dim=1).median())},
             {"quantity": "median distance to the nearest other word", "value": float(distances.amin(dim=1).median())}]
-    for name, spec in ((NON_OVERLAP, settings.non_overlap), ("keywords", settings.keywords)):
-        lambda1 = float(spec.settings.get("lambda1", 1.0))
-        rows += [{"quantity": f"{name}: η = {lr}, threshold ηλ1", "value": lr * lambda1}
-                 for lr in spec.settings.get("learning_rates", (2.0,))]
+    sentences, lengths = data.x[: settings.variant_sentences], data.lengths()[: settings.variant_sentences]
+    keywords = sentence_keywords(bundle, settings, bundle.model.translate(sentences, lengths), 1).to(sentences.device)
+    for name, spec, wanted in ((NON_OVERLAP, settings.non_overlap, None),
+                               (keyword_row(1), settings.keywords, keywords)):
+        attack = spec.build(bundle.model)
+        gradient = attack.goal_gradient(sentences, lengths, wanted)
+        per_word = gradient[gradient > 0]
+        rows += [{"quantity": f"{name}: median ‖∇_δi L‖ at δ = 0", "value": float(per_word.median())},
+                 {"quantity": f"{name}: share of words with ‖∇_δi L‖ > λ1 = {attack.lambda1:g}",
+                  "value": float((per_word > attack.lambda1).double().mean())}]
+        rows += [{"quantity": f"{name}: η = {lr:g}, median first step of the most-pushed word",
+                  "value": lr * float(gradient.amax(dim=1).median())} for lr in attack.learning_rates]
     return pd.DataFrame(rows).set_index("quantity").round(DECIMALS)
+
+
+def keyword_reach(bundle: Translation, data: TensorData, settings: Seq2SickSettings,
+                  run: Seq2SickResult) -> pd.DataFrame:
+    """One-keyword success against how far the keyword starts from the output: for each sentence,
+    the keyword's best rank among the logits of the clean input's greedy decoding (over the steps
+    the attack decodes; rank 0 is the top word), binned, with the attack's success rate per bin."""
+    lengths = data.lengths()
+    keywords = sentence_keywords(bundle, settings, run.original_outputs, 1).to(data.x.device)
+    steps = max(len(output) for output in run.original_outputs) + 1 + int(settings.keywords.settings.get("extra_steps", 2))
+    with eval_mode(bundle.model), torch.no_grad():
+        logits, _ = bundle.model.greedy_embedded(bundle.model.src_embedding(data.x), lengths, steps)
+    keyword_logit = logits.gather(2, keywords.unsqueeze(1).expand(-1, steps, 1))
+    rank = (logits > keyword_logit).sum(dim=2).amin(dim=1).cpu().numpy()
+    bins = pd.cut(rank, [-1, 49, 199, 999, np.inf], labels=["0-49", "50-199", "200-999", "1000+"])
+    frame = pd.DataFrame({"keyword's starting rank": bins, "success": run.result.success.cpu().numpy()})
+    table = frame.groupby("keyword's starting rank", observed=False)["success"].agg(["count", "mean"])
+    return table.rename(columns={"count": "sentences", "mean": "success"}).round(DECIMALS)
 
 
 # ------------------------------------------------------------------------------ Table 3.5

@@ -140,6 +140,22 @@ class Seq2Sick:
                               distances={"words_changed": (best != src).sum(dim=1).float()})
         return Seq2SickResult(result, original, adversarial)
 
+    def goal_gradient(self, src: Tensor, lengths: Tensor, keywords: Tensor | None = None) -> Tensor:
+        """(N, S) the norm of ∇_{δ_i} L at δ = 0 for each word i of each sentence (0 at padding):
+        the size of Algorithm 6's first gradient step is η times it, to be compared with the
+        group-lasso threshold ηλ1 and with the distance between word embeddings."""
+        model, cap = self.model, _max_len(src)
+        with eval_mode(cast(nn.Module, model)):
+            with torch.no_grad():
+                original = model.translate(src, lengths, beam_size=self.beam_size, max_len=cap)
+            reference, counted = _padded_outputs(original, src.device)
+            point = model.src_embedding.weight.detach()[src].requires_grad_(True)
+            logits, tokens = model.greedy_embedded(point, lengths, self._decoded_steps(reference))
+            loss = self._goal_loss(logits, tokens, reference, counted, keywords)
+            (grad,) = torch.autograd.grad(loss.sum(), point)
+        words = torch.arange(src.shape[1], device=src.device) < lengths.unsqueeze(1)
+        return grad.norm(dim=-1) * words
+
     # ------------------------------------------------------------------ Algorithm 6
 
     def _search(self, src: Tensor, lengths: Tensor, reference: Tensor, counted: Tensor,
@@ -153,7 +169,7 @@ class Seq2Sick:
         best, best_loss = src.clone(), torch.full((len(src),), float("inf"), device=src.device)
         done = torch.zeros(len(src), dtype=torch.bool, device=src.device)
         queries = torch.zeros(len(src), dtype=torch.long, device=src.device)
-        steps = reference.shape[1] + 1 + (self.extra_steps if self.goal == "keywords" else 0)
+        steps = self._decoded_steps(reference)
         for lr in self.learning_rates:
             delta = torch.zeros_like(x)
             for _ in range(self.iterations):
@@ -179,6 +195,11 @@ class Seq2Sick:
             if bool(done.all()):
                 break
         return best, queries
+
+    def _decoded_steps(self, reference: Tensor) -> int:
+        """Greedy decoding steps inside the attack: the original output and its end token, and
+        ``extra_steps`` more for keywords (a keyword may lengthen the output)."""
+        return reference.shape[1] + 1 + (self.extra_steps if self.goal == "keywords" else 0)
 
     def _step(self, delta: Tensor, grad: Tensor, lr: float, x: Tensor, words: Tensor) -> Tensor:
         """Algorithm 6's update: group-lasso prox, gradient descent step, projection onto W."""
