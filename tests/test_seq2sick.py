@@ -132,6 +132,46 @@ def test_a_batch_gives_each_sentence_its_own_result(model, sentences):
         assert bool(alone.success[0]) == bool(together.success[i]) and int(alone.queries[0]) == int(together.queries[i])
 
 
+def test_batches_of_sentences_give_the_result_of_one_batch(model, sentences):
+    src, lengths = sentences
+    settings = {"goal": "non_overlap", "learning_rates": NON_OVERLAP_LR, "iterations": 20,
+                "projection": "straight_through"}
+    whole = Seq2Sick(model, **settings).run(src, lengths)
+    split = Seq2Sick(model, batch_size=5, **settings).run(src, lengths)  # 12 sentences: 5 + 5 + 2
+    for name in ("x_adv", "success", "queries", "l2", "original_correct"):
+        assert torch.equal(getattr(whole.result, name), getattr(split.result, name)), name
+    assert torch.equal(whole.result.distance("words_changed"), split.result.distance("words_changed"))
+    assert whole.original_outputs == split.original_outputs and whole.adversarial_outputs == split.adversarial_outputs
+
+
+class _SilentOnFirstWord:
+    """The copy model, except that it outputs nothing for sentences starting with ``word``."""
+
+    def __init__(self, model, word: int) -> None:
+        self.model, self.word = model, word
+        self.src_embedding = model.src_embedding
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def translate(self, src, lengths, beam_size=1, max_len=50):
+        outputs = self.model.translate(src, lengths, beam_size=beam_size, max_len=max_len)
+        return [[] if int(row[0]) == self.word else output for row, output in zip(src, outputs)]
+
+
+def test_a_sentence_without_output_is_not_attacked(model, sentences):
+    """Non-overlap would hold vacuously against an empty output: such a sentence is reported as
+    not attacked, and the success rate counts the others."""
+    src, lengths = sentences
+    silent = _SilentOnFirstWord(model, int(src[0, 0]))
+    result = Seq2Sick(silent, goal="non_overlap", learning_rates=NON_OVERLAP_LR, iterations=20,
+                      projection="straight_through").run(src, lengths).result
+    skipped = src[:, 0] == src[0, 0]
+    assert torch.equal(result.original_correct, ~skipped)
+    assert not bool(result.success[skipped].any())
+    assert result.success_rate == pytest.approx(float(result.success[~skipped].float().mean()))
+
+
 def test_runs_are_deterministic_and_stop_early(model, sentences):
     src, lengths = sentences
     attack = Seq2Sick(model, goal="non_overlap", learning_rates=NON_OVERLAP_LR, iterations=40)

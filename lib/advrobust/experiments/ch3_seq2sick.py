@@ -1,7 +1,8 @@
-"""The experiments of Chapter 3.1 (Seq2Sick) as functions of the profile's settings: the
-translator and its BLEU, Table 3.1's statistics, Table 3.4's attacks, Table 3.5's perplexity,
-Table 3.6's examples, and the summarisation tables (3.2, 3.3, 3.7, 3.8) quoted where Gigaword is
-absent. Every table comes back beside the thesis's numbers (``data/thesis/table_3_*.csv``) and
+"""The machine-translation experiments of Chapter 3.1 (Seq2Sick) as functions of the profile's
+settings: the translator and its BLEU, Table 3.1's statistics, Table 3.4's attacks, Table 3.5's
+perplexity (a proxy on the translator's inputs), Table 3.6's examples, and the measurements that
+explain them (the attack's steps, its variants, the keywords' reach). The summarisation tables
+are :mod:`.ch3_summarisation`'s. Every table comes back beside the thesis's numbers (``data/thesis/table_3_*.csv``) and
 the claims as ``[holds]`` / ``[does NOT hold]`` lines.
 
 Averages, as the thesis leaves them open: BLEU and "# changed" average over the successful
@@ -114,15 +115,6 @@ def table_3_1(profile: str) -> pd.DataFrame:
     return beside_thesis(ours, thesis_table("table_3_1"), on=["dataset"], profile=profile).round(3)
 
 
-def missing_data(dataset: str) -> str:
-    """"" when ``dataset`` ("Gigaword" or "DUC2003") is on disk, else why not (the loader's message)."""
-    try:
-        load_gigaword("test") if dataset == "Gigaword" else load_duc(2003)
-    except DataError as error:
-        return str(error)
-    return ""
-
-
 # ------------------------------------------------------------------------------ Table 3.4
 
 
@@ -156,12 +148,13 @@ def input_words(ids: Tensor, vocabulary: Vocabulary) -> list[list[str]]:
 
 
 def attack_summary(run: Seq2SickResult, clean: Tensor, vocabulary: Vocabulary) -> dict[str, float]:
-    """Success rate, and BLEU to the original input and words changed over the successful attacks."""
+    """Success rate (over the sentences with an output to attack), and BLEU to the original input
+    and words changed over the successful attacks."""
     result = run.result
     ok = result.success
     adversarial, original = input_words(result.x_adv, vocabulary), input_words(clean, vocabulary)
     bleu = [sentence_bleu(a, o) for a, o, s in zip(adversarial, original, ok.tolist(), strict=True) if s]
-    return {"success": float(ok.float().mean()), "bleu": float(np.mean(bleu)) if bleu else np.nan,
+    return {"success": result.success_rate, "bleu": float(np.mean(bleu)) if bleu else np.nan,
             "changed": result.mean_distance("words_changed"), "iterations": float(result.queries.double().mean())}
 
 
@@ -252,7 +245,8 @@ def keyword_reach(bundle: Translation, data: TensorData, settings: Seq2SickSetti
     keyword_logit = logits.gather(2, keywords.unsqueeze(1).expand(-1, steps, 1))
     rank = (logits > keyword_logit).sum(dim=2).amin(dim=1).cpu().numpy()
     bins = pd.cut(rank, [-1, 49, 199, 999, np.inf], labels=["0-49", "50-199", "200-999", "1000+"])
-    frame = pd.DataFrame({"keyword's starting rank": bins, "success": run.result.success.cpu().numpy()})
+    attacked_sentences = run.result.original_correct.cpu().numpy()
+    frame = pd.DataFrame({"keyword's starting rank": bins, "success": run.result.success.cpu().numpy()})[attacked_sentences]
     table = frame.groupby("keyword's starting rank", observed=False)["success"].agg(["count", "mean"])
     return table.rename(columns={"count": "sentences", "mean": "success"}).round(DECIMALS)
 
@@ -349,18 +343,3 @@ def claims(table: pd.DataFrame, perplexity: pd.DataFrame, profile: str) -> list[
                        f"original {original:.1f}; " + (", ".join(f"{k} {v:.1f}" for k, v in attacks.items())
                                                         or "no successful attack")))
     return found
-
-
-SUMMARISATION = {
-    "table_3_2": "Table 3.2: non-overlap attack on the summariser (success, BLEU, words changed)",
-    "table_3_3": "Table 3.3: targeted keywords attack on the summariser, |K| = 1, 2, 3",
-    "table_3_7": "Table 3.7: summarisation examples, non-overlap",
-    "table_3_8": "Table 3.8: summarisation examples, keywords \"police arrest\"",
-}
-
-
-def summarisation_tables() -> dict[str, tuple[pd.DataFrame, str]]:
-    """Tables 3.2, 3.3, 3.7 and 3.8 as printed, with their captions (summarisation needs Gigaword
-    and DUC2003, which no profile of this book has)."""
-    return {name: (thesis_table(name), f"{caption}, as printed. Not run: Gigaword absent.")
-            for name, caption in SUMMARISATION.items()}

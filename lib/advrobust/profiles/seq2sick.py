@@ -103,15 +103,18 @@ class Seq2SickSettings:
 
 def _paper() -> Seq2SickSettings:
     beam = 5
+    # 250 sentences a pass: the decoder's logits over a 50k vocabulary for 1,000 sentences (the
+    # summariser's Gigaword set), with their gradients, would not fit a smaller GPU
+    batch = 250
     return Seq2SickSettings(
         layout="tok", min_freq=1, max_vocabulary=50_000, train_pairs=None,
         translator=TextModelSize(embedding_dim=500, hidden_size=500, layers=2, epochs=13),
         language_model=TextModelSize(embedding_dim=500, hidden_size=500, layers=2, epochs=13),
         sentences=500,
         non_overlap=AttackSpec(Seq2Sick, goal="non_overlap", learning_rates=(2.0,), iterations=200,
-                               projection="straight_through", beam_size=beam),
+                               projection="straight_through", beam_size=beam, batch_size=batch),
         keywords=AttackSpec(Seq2Sick, goal="keywords", learning_rates=(0.1, 0.5), iterations=200,
-                            projection="straight_through", beam_size=beam),
+                            projection="straight_through", beam_size=beam, batch_size=batch),
     )
 
 

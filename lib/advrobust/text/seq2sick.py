@@ -100,6 +100,7 @@ class Seq2Sick:
         margin: float = 0.0,  # ε of Eqs. (2.8)/(2.12) (the code: 0)
         beam_size: int = 1,  # decoder of the reference and of the judged outputs (the code: 5)
         extra_steps: int = 2,  # keyword attacks decode this many steps beyond the original output
+        batch_size: int | None = None,  # sentences attacked together (None: all at once)
     ) -> None:
         require(goal in GOALS, f"unknown goal {goal!r}; use one of {', '.join(GOALS)}")
         require(projection in PROJECTIONS, f"unknown projection {projection!r}; use one of {', '.join(PROJECTIONS)}")
@@ -109,10 +110,13 @@ class Seq2Sick:
         require_count(iterations, "iterations")
         require_count(beam_size, "beam_size")
         require_count(extra_steps, "extra_steps", minimum=0)
+        if batch_size is not None:
+            require_count(batch_size, "batch_size")
         self.model = model
         self.goal, self.lambda1, self.lambda2 = goal, float(lambda1), float(lambda2)
         self.learning_rates, self.iterations, self.projection = tuple(learning_rates), iterations, projection
         self.margin, self.beam_size, self.extra_steps = float(margin), beam_size, extra_steps
+        self.batch_size = batch_size
 
     def __call__(self, src: Tensor, lengths: Tensor, keywords: Tensor | None = None) -> Tensor:
         """The adversarial source ids (N, S)."""
@@ -120,10 +124,20 @@ class Seq2Sick:
 
     def run(self, src: Tensor, lengths: Tensor, keywords: Tensor | None = None) -> Seq2SickResult:
         """Attack the sentences ``src`` (N, S) of ``lengths`` (N,), padded with PAD; ``keywords``
-        (N, K) ids (PAD where a sentence has fewer) for the keyword goal. ``src`` is not modified."""
+        (N, K) ids (PAD where a sentence has fewer) for the keyword goal. ``src`` is not modified.
+
+        A sentence whose original output is empty has nothing to attack (non-overlap would hold
+        vacuously): it is reported as not attacked (``original_correct`` False, no success).
+        Sentences run ``batch_size`` at a time; each has its own δ, so the split changes nothing."""
         require(src.ndim == 2 and lengths.shape == (len(src),), "src must be (N, S) with lengths (N,)")
         require((keywords is not None) == (self.goal == "keywords"),
                 "give keywords exactly when the goal is 'keywords'")
+        size = self.batch_size or len(src)
+        return _concatenated([self._run_batch(src[start:start + size], lengths[start:start + size],
+                                              None if keywords is None else keywords[start:start + size])
+                              for start in range(0, len(src), size)])
+
+    def _run_batch(self, src: Tensor, lengths: Tensor, keywords: Tensor | None) -> Seq2SickResult:
         model, cap = self.model, _max_len(src)
         with eval_mode(cast(nn.Module, model)):
             with torch.no_grad():
@@ -134,9 +148,10 @@ class Seq2Sick:
                 adversarial = model.translate(best, lengths, beam_size=self.beam_size, max_len=cap)
                 shift = (model.src_embedding(best) - model.src_embedding(src)).flatten(1)
         judged, judged_counted = _padded_outputs(adversarial, src.device, width=reference.shape[1])
-        success = self._reached(judged, reference, counted, keywords, judged_counted)
+        has_output = counted.any(dim=1)
+        success = self._reached(judged, reference, counted, keywords, judged_counted) & has_output
         result = AttackResult(x_adv=best, success=success, l2=shift.norm(dim=1), linf=shift.abs().amax(dim=1),
-                              queries=queries, original_correct=torch.ones_like(success),
+                              queries=queries, original_correct=has_output,
                               distances={"words_changed": (best != src).sum(dim=1).float()})
         return Seq2SickResult(result, original, adversarial)
 
@@ -226,6 +241,19 @@ class Seq2Sick:
             return ~common.any(dim=1)
         found = ((tokens.unsqueeze(-1) == keywords.unsqueeze(1)) & has_word.unsqueeze(-1)).any(dim=1)  # (B, K)
         return (found | (keywords == PAD)).all(dim=1)
+
+
+def _concatenated(runs: Sequence[Seq2SickResult]) -> Seq2SickResult:
+    """One result for the sentences of ``runs``, in order."""
+    if len(runs) == 1:
+        return runs[0]
+    parts = [run.result for run in runs]
+    result = AttackResult(
+        **{name: torch.cat([getattr(part, name) for part in parts])
+           for name in ("x_adv", "success", "l2", "linf", "queries", "original_correct")},
+        distances={name: torch.cat([part.distances[name] for part in parts]) for name in parts[0].distances})
+    return Seq2SickResult(result, [o for run in runs for o in run.original_outputs],
+                          [o for run in runs for o in run.adversarial_outputs])
 
 
 def _max_len(src: Tensor) -> int:
