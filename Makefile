@@ -53,4 +53,4 @@ test-fast: env
 	$(PY) -m pytest -q -m 'not slow and not book'
 
 clean:
-	rm -rf _build book/chapters book/results book/status.md
+	rm -rf _build book/chapters book/results book/status.md book/scorecard.md

@@ -1,4 +1,4 @@
-"""Benchmark: one epoch of our PGD adversarial training against the textbook PyTorch loop (issue 4).
+"""Benchmark: one epoch of our PGD adversarial training against the textbook PyTorch loop.
 
 The training of thesis Eq. (4.1) (Madry et al.'s PGD-AT, the fourth row of Table 5.1) and of
 natural training (its first row), each run two ways on the same data, from the same initial
@@ -49,8 +49,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 OURS = "advrobust train"
 REFERENCE = "DataLoader + torchattacks.PGD"
-CPU_TARGET = 1.0  # issue target: PGD-AT no slower than the reference on the CPU
-GPU_TARGET = 3.0  # issue target: PGD-AT at least 3x the reference's throughput on a GPU
+CPU_TARGET = 1.0  # target: PGD-AT no slower than the reference on the CPU
+GPU_TARGET = 3.0  # target: PGD-AT at least 3x the reference's throughput on a GPU
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def table(best: dict[tuple[str, str], EpochRun]) -> pd.DataFrame:
 
 
 def target_report(frame: pd.DataFrame, device: torch.device) -> list[str]:
-    """The issue's throughput target for PGD-AT on this device, with its numbers and verdict."""
+    """The throughput target for PGD-AT on this device, with its numbers and verdict."""
     target = GPU_TARGET if device.type == "cuda" else CPU_TARGET
     ours, reference = frame.loc[OURS], frame.loc[REFERENCE]
     ratio = ours.pgd_at_vs_reference

@@ -1,4 +1,4 @@
-"""Benchmark: our batched Sign-OPT against the peer libraries' hard-label attacks (issue 3, item 7).
+"""Benchmark: our batched Sign-OPT against the peer libraries' hard-label attacks.
 
 The setting of thesis §2.5 (Table 2.2): untargeted L2 attacks with a query budget (4k) on
 correctly classified MNIST test images, against the C&W MNIST CNN of the ``quick`` profile.
@@ -51,8 +51,8 @@ from torch import Tensor, nn
 OURS = "advrobust Sign-OPT"
 ART = "ART SignOPTAttack"
 SIGN_OPT = {"k": 200, "alpha": 0.2, "beta": 0.001, "initial_directions": 100}  # thesis §2.5 / official code
-L2_TOLERANCE = 0.10  # issue target: our median L2 within 10% of ART's
-SPEEDUP_TARGET = 3.0  # issue target: at least 3x faster than ART on the CPU
+L2_TOLERANCE = 0.10  # target: our median L2 within 10% of ART's
+SPEEDUP_TARGET = 3.0  # target: at least 3x faster than ART on the CPU
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ def table(outcomes: list[Outcome]) -> pd.DataFrame:
 
 
 def target_report(frame: pd.DataFrame, budget: int) -> list[str]:
-    """The issue's two targets against ART, each with its numbers and whether it is met."""
+    """The two targets against ART, each with its numbers and whether it is met."""
     if ART not in frame.index:
         return []
     ours, art = frame.loc[OURS], frame.loc[ART]

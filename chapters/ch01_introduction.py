@@ -127,6 +127,7 @@ for name, result, what in (
 # %%
 results.glue("ch1_untargeted_mean_l2", figure.untargeted.mean_l2)
 results.glue("ch1_targeted_mean_l2", figure.targeted.mean_l2)
+results.claims([figure.claim()])
 figure.summary()
 
 # %% [markdown]

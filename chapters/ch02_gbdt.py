@@ -118,11 +118,10 @@ results.figure(distortion_vs_queries_figure(gb.curves(runs), gb.thesis_points(ru
 # our run, at our read points.
 
 # %%
-claims = gb.l2_falls(table)
-results.table(claims.round(3), "claim_l2_falls",
-              caption="Does the average L2 distortion fall as the query budget grows (Table 2.1)? Checked on our run.")
-for name, path, falls in claims[["dataset", "average L2 at the read points", "falls at every step"]].values:
-    results.glue(f"{name}_falls", "falls" if falls else "does NOT fall at every step")
+falls = gb.falls_claims(runs)
+results.claims(list(falls.values()))
+for name, path in gb.l2_falls(table)[["dataset", "average L2 at the read points"]].values:
+    results.glue(f"{name}_falls", gb.falls_phrase(falls[name]))
     results.glue(f"{name}_path", path)
 results.glue("same_examples", (
     "here every attacked example has an adversarial example from the first read point on (column 'found'), so the "

@@ -99,7 +99,6 @@ results_dir = "results"
 
 # %%
 from advrobust.experiments import ch3_advagent as ch3
-from advrobust.experiments.claims import claim_lines
 from advrobust.experiments.setup import setup_chapter
 from advrobust.profiles.dialogue import advagent
 
@@ -170,9 +169,10 @@ results.table(ch3.search_outcomes(runs), "search_outcomes", caption=(
 # adversary's sentence, the ordinary sentence it replaced is shown below the dialogue.
 
 # %%
-for table, row in (("Table 3.11 (RL attack)", "rl"), ("Table 3.12 (reactive attack)", "reactive"),
-                   ("Table 3.13 (RA+PA+DA)", "ra_pa_da")):
-    print(f"{table}\n{ch3.example_dialogue(runs['RL'][row])}\n")
+for name, caption, row in (("table_3_11", "Table 3.11: the RL attack against the RL agent", "rl"),
+                           ("table_3_12", "Table 3.12: the reactive attack against the RL agent", "reactive"),
+                           ("table_3_13", "Table 3.13: the RA+PA+DA attack against the RL agent", "ra_pa_da")):
+    results.text(ch3.example_dialogue(runs["RL"][row]), name, caption=caption)
 
 # %% [markdown]
 # ## Table 3.14: the attacks against the adversarially trained agent
@@ -210,7 +210,7 @@ results.table(ch3.table_3_15(turn_runs, profile), "table_3_15", caption=(
 # claim whose interval contains zero is inconclusive at this number of games.
 
 # %%
-print(claim_lines(ch3.claims(runs, runs_3_14, turn_runs)))
+results.claims(ch3.claims(runs, runs_3_14, turn_runs))
 
 # %% [markdown]
 # ## Exercises

@@ -69,7 +69,7 @@ results.figure(plot_toy_boundaries(toy.models, toy.x, toy.y, toy.x_test, toy.y_t
 results.table(toy.table, "figure_4_1_accuracy", caption=(
     f"Figure 4.1's claim measured: toy test accuracy ({len(toy.y_test)} points) of each training. The "
     "thesis's claim: adversarial training at eps = 4 ruins the boundary while CAT keeps it."))
-print(toy.claim())
+results.claims([toy.claim()])
 
 # %% [markdown]
 # **Why panel (c) fails.** An $\varepsilon$-ball of radius 4 around a class-0 point and one around

@@ -126,7 +126,8 @@ results.figure(cat_eps_figure(levels.mean_per_epoch, levels.final, levels.eps_ma
 # last column), built on each model in turn.
 
 # %%
-every_row = ch4.robustness_table(models, test, settings.columns)  # Table 4.2's models and Table 4.6's ablations
+evaluated = ch4.robustness_runs(models, test, settings.columns)  # Table 4.2's models and Table 4.6's ablations
+every_row = evaluated.table
 results.table(ch4.table_4_2(every_row, settings, profile), "table_4_2", caption=(
     f"Table 4.2: clean and robust accuracy at eps = {settings.eps:.4g} (L∞), thesis (VGG-16, "
     f"CIFAR-10, PGD100 / C&W100 / 20 restarts of 1000 steps) beside ours ({settings.network}, "
@@ -142,11 +143,7 @@ results.table(ch4.table_4_2(every_row, settings, profile), "table_4_2", caption=
 # are not fooled by a flat loss.
 
 # %%
-claims = ch4.claims_table(every_row)
-results.table(claims, "claims", caption=(
-    "The claims of §4.2.4 on our models: measured values and whether each holds, under PGD and "
-    "under AutoAttack."))
-print(ch4.claim_lines(claims))
+results.claims(ch4.claims(evaluated))
 
 # %% [markdown]
 # Where CAT's advantage over adversarial training and TRADES holds under PGD but not under

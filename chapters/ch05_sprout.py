@@ -143,8 +143,8 @@ results.table(twin, "autoattack_twin", caption=(
     f"Every model at ε = {EPS}: clean, PGD-{settings.steps} ('pgd'), PGD-{settings.long_steps}, AutoAttack "
     f"({settings.autoattack!r}) and the gap pgd − autoattack, {len(test)} test images. "
     "The thesis reports no AutoAttack."))
-answer = ch5.verdict(twin)
-print("\n".join(answer.lines))
+answer = ch5.verdict(box, settings)
+results.claims(answer.claims)
 
 # %% [markdown]
 # The lines above are the measured answer; the verdict at the end of the page restates it with
@@ -304,9 +304,7 @@ results.table(ch5.masking_checks(models, box, settings, chapter.seed), "gradient
 # fraction of their cost. The comparison that decides it is AutoAttack, not cross-entropy PGD:
 
 # %%
-print("SPROUT's advantage over Adv Train and TRADES " + ("HOLDS" if answer.holds else "does NOT hold")
-      + " under AutoAttack.")
-print("\n".join(answer.lines))
+print(answer.text())
 
 # %% [markdown]
 # Read with the gradient-masking table: a SPROUT whose PGD accuracy exceeds its AutoAttack

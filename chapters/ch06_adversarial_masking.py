@@ -71,7 +71,6 @@ results_dir = "results"
 
 # %%
 from advrobust.experiments import ch6_masking as ch6
-from advrobust.experiments.claims import claim_lines
 from advrobust.experiments.ch5_sprout import WhiteBox
 from advrobust.experiments.setup import setup_chapter
 from advrobust.plotting import masking as plots
@@ -155,7 +154,7 @@ results.table(changed[changed["dramatic"]].round(ch6.DECIMALS).set_index("channe
 
 # %%
 interpolated = ch6.interpolation(models, test, settings)
-results.table(ch6.table_6_2(interpolated, profile), "table_6_2", caption=(
+results.table(ch6.table_6_2(interpolated.table, profile), "table_6_2", caption=(
     f"Table 6.2: clean and PGD-{settings.pgd_steps} accuracy (ε = 8/255) of the interpolated maskings, thesis "
     f"(ResNet-18) beside ours; {len(test)} test images; running statistics interpolated with the same p."))
 
@@ -184,8 +183,7 @@ results.figure(plots.robmask_diagram(), "figure_6_3", caption=(
 #   the output and also reported by the relative change.
 
 # %%
-ours_table = ours_6_1.xs(f"ours ({profile})", axis=1, level=1)
-print(claim_lines(ch6.masking_claims(ours_table, interpolated, effects, relative, tolerance=1 / len(test))))
+results.claims(ch6.masking_claims(box, interpolated, settings))
 
 # %% [markdown]
 # Short fine-tuning below `paper` moves the BN parameters less far than 100 epochs would. So at `quick`

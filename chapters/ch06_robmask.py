@@ -61,7 +61,6 @@ results_dir = "results"
 
 # %%
 from advrobust.experiments import ch6_masking as ch6
-from advrobust.experiments.claims import claim_lines
 from advrobust.experiments.setup import setup_chapter
 from advrobust.profiles.masking import masking
 from advrobust.tables import thesis_table
@@ -89,8 +88,7 @@ results.table(ch6.table_6_3(summary, profile), "table_6_3", caption=(
     f"Table 6.3: clean accuracy (main BN / u_0) over seeds {list(settings.seeds)}, the seed spread beside it, on "
     f"{settings.n_eval} test images; thesis (four architectures, CIFAR-10/100, 20 and 100 epochs, one run each)."))
 results.table(runs.round(ch6.DECIMALS), "table_6_3_runs", caption="Table 6.3's runs, one row per seed.")
-generalization = ch6.generalization_claims(summary, settings)
-print(claim_lines(generalization))
+results.claims(ch6.generalization_claims(runs, settings))
 
 # %% [markdown]
 # ## Table 6.4: ImageNet (paper only: data absent)
@@ -119,7 +117,8 @@ results.table(thesis_table("table_6_4").set_index("architecture"), "table_6_4", 
 # %%
 robust_models = ch6.robustness_models(settings, chapter.device)
 test = ch6.test_images(settings, settings.n_robust, chapter.device, chapter.seed)
-ours_6_5 = ch6.table_6_5(robust_models, test, settings, profile)
+box_6_5 = ch6.robustness_box(robust_models, test)
+ours_6_5 = ch6.table_6_5(box_6_5, settings, profile)
 results.table(ours_6_5, "table_6_5", caption=(
     f"Table 6.5: accuracy under PGD-{settings.pgd_steps} and AutoAttack ({settings.autoattack!r}) at ε in units of "
     f"1/255, {len(test)} test images; thesis (ResNet-18, PGD-100, standard AutoAttack) beside ours, both "
@@ -160,7 +159,7 @@ results.table(ch6.table_6_6(settings, chapter.device, settings.n_eval, chapter.s
 # "inconclusive" as no evidence either way.
 
 # %%
-print(claim_lines(ch6.robustness_claims(ours_6_5, profile)))
+results.claims(ch6.robustness_claims(box_6_5, settings))
 
 # %% [markdown]
 # At `quick` each model trains two epochs of a 10k subset with three PGD steps. The thesis trains

@@ -144,3 +144,19 @@ def test_single_query_signs_and_their_agreement_on_a_star_shaped_region() -> Non
     agreement = ch2_hard_label_objective.agreement_table(toys, shifts=(1, 5, 20))
     assert agreement.index.tolist() == ["0.5°", "2.5°", "10°"]
     assert (agreement == 1.0).all().all()
+
+
+def test_order_claims_pair_the_medians_over_the_same_examples() -> None:
+    def run(distance: float) -> BlackBoxResult:
+        return black_box([(i, 10, distance + 0.01 * i) for i in range(12)], n=12)
+
+    runs = {"A attack": run(1.0), "B attack": run(2.0), "C": run(3.0)}
+    [claim] = ch2_hard_label.order_claims(runs, [20], ["A attack", "B attack", "C"], item="Table 2.2")
+    assert (claim.verdict, claim.claim, claim.item) == ("holds", "A < B < C (median L2 at 20 queries)", "Table 2.2")
+    assert claim.effect is not None and claim.effect.estimate == pytest.approx(1.0) and claim.effect.count == 12
+    [flipped] = ch2_hard_label.order_claims(runs, [20], ["A attack", "C", "B attack"])
+    assert flipped.verdict == "fails" and "(deciding: median B − C)" in flipped.measured
+    [early] = ch2_hard_label.order_claims(runs, [5], ["A attack", "B attack"])  # nothing found yet: inf − inf
+    assert early.verdict == "inconclusive"
+    assert [c.verdict for c in ch2_hard_label.order_claims(runs, [20, 60], ["A attack", "missing"])] == [
+        "inconclusive"] * 2

@@ -65,34 +65,51 @@ def test_attack_summary_averages_bleu_and_words_changed_over_successes():
     assert summary["iterations"] == 4.0
 
 
-def table_3_4(success, changed, bleu, profile="smoke"):
-    rows = ["Non-overlap", "1-keyword", "2-keyword", "3-keyword"]
-    ours = f"ours ({profile})"
-    return pd.DataFrame({("success", ours): success, ("changed", ours): changed, ("bleu", ours): bleu}, index=rows)
+ATTACKS = ["Non-overlap", "1-keyword", "2-keyword", "3-keyword"]
 
 
-def table_3_5(original=100.0, attacks=(120.0, 150.0, 200.0, 300.0)):
-    index = ["Original", "Non-overlap", "1-keyword", "2-keyword", "3-keyword"]
-    return pd.DataFrame({"Multi30k inputs, ours (smoke)": [original, *attacks]}, index=index)
+def outcomes(success, changed, bleu, perplexity, sentences=40, original=100.0):
+    """A sentence_outcomes frame: attack k breaks the first success[k] share of the sentences, each
+    success changing changed[k] words, at BLEU bleu[k] and adversarial perplexity perplexity[k]."""
+    frames = []
+    for name, share, words, score, ppl in zip(ATTACKS, success, changed, bleu, perplexity, strict=True):
+        ok = np.arange(sentences) < round(share * sentences)
+        jitter = np.linspace(-0.1, 0.1, sentences)  # sentences differ a little, so intervals have width
+        frames.append(pd.DataFrame({
+            "attack": name, "sentence": np.arange(sentences), "attacked": True, "success": ok,
+            "changed": np.where(ok, words + jitter, np.nan), "bleu": np.where(ok, score + jitter / 10, np.nan),
+            "perplexity": np.where(ok, ppl + jitter, np.nan), "original_perplexity": original + jitter}))
+    return pd.concat(frames).set_index(["attack", "sentence"])
 
 
-def test_claims_read_the_right_cells():
-    good = ch3.claims(table_3_4([0.9, 1.0, 0.9, 0.7], [3.0, 1.5, 3.0, 4.5], [0.5, 0.7, 0.4, 0.3]), table_3_5(), "smoke")
-    assert all(c.status == "holds" for c in good), [c.line() for c in good]
-    bad = ch3.claims(table_3_4([0.4, 0.8, 0.9, 0.7], [3.0, 1.5, 1.0, 4.5], [0.5, 0.7, 0.8, 0.3]),
-                     table_3_5(attacks=(90.0, 150.0, 200.0, 300.0)), "smoke")
-    assert [c.status for c in bad] == ["does NOT hold"] * 5
+def verdicts(found):
+    return {claim.claim.split(" (")[0]: claim.verdict for claim in found}
 
 
-def test_trends_skip_rows_without_a_successful_attack():
-    # the quick run's shape: no 3-keyword success, so no words-changed or BLEU value there
-    rows = table_3_4([1.0, 0.17, 0.01, 0.0], [11.2, 1.53, 3.0, np.nan], [0.05, 0.69, 0.41, np.nan])
-    lines = {c.claim: c.status for c in ch3.claims(rows, table_3_5(), "smoke")}
-    assert lines["success falls and words changed rise with the number of keywords"] == "holds"
-    assert lines["BLEU falls with the number of keywords"] == "holds"
-    single = table_3_4([1.0, 0.1, 0.0, 0.0], [3.0, 1.0, np.nan, np.nan], [0.5, 0.7, np.nan, np.nan])
-    assert {c.claim: c.status for c in ch3.claims(single, table_3_5(), "smoke")}[
-        "BLEU falls with the number of keywords"] == "inconclusive"
+def test_claims_hold_and_fail_as_the_outcomes_say():
+    good = ch3.claims(outcomes([0.9, 1.0, 0.8, 0.5], [3.0, 1.5, 3.0, 4.5], [0.5, 0.7, 0.4, 0.3], [120, 150, 200, 300]))
+    assert all(c.verdict == "holds" for c in good), [c.line() for c in good]
+    assert all(c.effect is not None and c.effect.low <= c.effect.estimate <= c.effect.high for c in good)
+    bad = ch3.claims(outcomes([0.2, 0.5, 0.8, 0.9], [3.0, 4.5, 3.0, 1.0], [0.5, 0.3, 0.5, 0.8], [90, 80, 70, 60]))
+    assert [c.verdict for c in bad] == ["fails"] * 5, [c.line() for c in bad]
+
+
+def test_a_claim_without_enough_successes_is_inconclusive():
+    # the quick run's shape: no 3-keyword success, so no words-changed or BLEU pair there
+    found = verdicts(ch3.claims(outcomes([1.0, 0.2, 0.05, 0.0], [11.0, 1.5, 3.0, 0], [0.05, 0.7, 0.4, 0],
+                                         [900, 90, 120, 0])))
+    assert found["non-overlap succeeds for most sentences with a few words changed"] == "fails"  # 11 words
+    assert found["one keyword succeeds almost always"] == "fails"
+    assert found["BLEU falls with the number of keywords"] == "inconclusive"  # 2 vs 3 keywords: no pair
+    # the 1-keyword row's perplexity is below the original's: a failing part decides
+    assert found["adversarial inputs have higher perplexity than the originals"] == "fails"
+
+
+def test_a_share_at_the_edge_of_its_margin_is_inconclusive():
+    # 1-keyword success of 36/40 = 0.9 exactly: its interval straddles the 90% margin
+    found = verdicts(ch3.claims(outcomes([0.9, 0.9, 0.8, 0.5], [3.0, 1.5, 3.0, 4.5], [0.5, 0.7, 0.4, 0.3],
+                                         [120, 150, 200, 300])))
+    assert found["one keyword succeeds almost always"] == "inconclusive"
 
 
 def test_page_runs_at_smoke(tmp_path):

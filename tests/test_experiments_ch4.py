@@ -33,18 +33,33 @@ def every_row(methods: list[str]) -> pd.DataFrame:
         ["method", *ch4.TABLE_4_2_COLUMNS]]
 
 
-def test_claims_read_pgd_and_autoattack_of_the_four_rows():
-    table = every_row(["Natural train", "Adv train", "TRADES", "CAT", "Adv+LS"])
-    claims = ch4.claims_table(table).set_index(["claim", "attack"])["holds"]
-    # CAT (row 3) > TRADES (2) > Adv train (1) > Natural (0), 0.1 apart: every robustness claim holds
-    assert claims.loc[("CAT is more robust than adversarial training", "PGD")]
-    assert claims.loc[("adversarial training is far more robust than natural training", "AutoAttack")]
-    table.loc[table["method"] == "CAT", "autoattack"] = 0.0
-    claims = ch4.claims_table(table).set_index(["claim", "attack"])["holds"]
-    assert not claims.loc[("CAT is more robust than TRADES", "AutoAttack")]
-    assert claims.loc[("CAT is more robust than TRADES", "PGD")]
-    lines = ch4.claim_lines(ch4.claims_table(table)).splitlines()
-    assert len(lines) == 7 and lines[5].startswith("[does NOT hold] CAT is more robust than TRADES (AutoAttack)")
+def correct(share: float, n: int = 200) -> np.ndarray:
+    """The first ``share`` of ``n`` images correct: nested masks, so a higher share dominates a lower."""
+    return np.arange(n) < round(share * n)
+
+
+def evaluated(rows: dict[str, tuple[float, float, float]]) -> ch4.RobustnessRuns:
+    """Table 4.2's runs with per-image outcomes: method -> (clean, PGD, AutoAttack) shares."""
+    examples = {m: {"clean": correct(c), "pgd": correct(p), "autoattack": correct(a)} for m, (c, p, a) in rows.items()}
+    return ch4.RobustnessRuns(pd.DataFrame(), examples)
+
+
+def test_claims_pair_the_four_rows_over_the_same_images_under_pgd_and_autoattack():
+    rows = {"Natural train": (0.9, 0.0, 0.0), "Adv train": (0.8, 0.4, 0.35), "TRADES": (0.82, 0.45, 0.4),
+            "CAT": (0.85, 0.6, 0.2)}
+    claims = {(c.claim, c.attack): c for c in ch4.claims(evaluated(rows))}
+    assert len(claims) == 7 and all(c.item == "Table 4.2" for c in claims.values())
+    assert claims[("CAT is more robust than TRADES", "PGD")].verdict == "holds"
+    trades = claims[("CAT is more robust than TRADES", "AutoAttack")]
+    assert trades.verdict == "fails" and trades.effect is not None and trades.effect.count == 200
+    assert trades.effect.estimate == pytest.approx(-0.2) and trades.line().startswith(
+        "[fails] CAT is more robust than TRADES (AutoAttack): effect -0.200")
+    far = claims[("adversarial training is far more robust than natural training", "PGD")]
+    assert far.margin == ch4.FAR_MORE and far.verdict == "holds"  # 0.4 ahead, by more than 0.1
+    assert claims[("CAT's clean accuracy is at least adversarial training's", None)].verdict == "holds"
+    rows["CAT"] = (0.8, 0.6, 0.2)  # the same clean images: a zero-width interval at 0, and "at least" holds
+    assert {(c.claim, c.attack): c for c in ch4.claims(evaluated(rows))}[
+        ("CAT's clean accuracy is at least adversarial training's", None)].verdict == "holds"
 
 
 def test_column_names_state_the_reduced_autoattack_budgets(settings):
@@ -95,13 +110,36 @@ def test_fixed_eps_table_measures_both_splits_at_the_test_eps(settings):
     assert (table["autoattack"] <= table["robust_accuracy"] + 1e-9).all()
 
 
-def test_figure_4_1_claim_compares_eps_4_with_every_other_training():
-    accuracy = pd.DataFrame({"test accuracy": [1.0, 0.99, 0.87, 0.98], "training accuracy": [1.0] * 4},
-                            index=pd.Index(list(toy_margin.figure_4_1_defenses()), name="training"))
-    toy = ch4.ToyFigure(torch.zeros(1, 2), torch.zeros(1), torch.zeros(1, 2), torch.zeros(1), {}, accuracy)
-    assert toy.holds and toy.claim().startswith("[holds]")
-    close = accuracy.assign(**{"test accuracy": [1.0, 0.99, 0.95, 0.98]})
-    assert not ch4.ToyFigure(toy.x, toy.y, toy.x_test, toy.y_test, {}, close).holds  # 0.95 > 0.98 - 0.05
+class FirstRight(nn.Module):
+    """Predicts class 1 (the truth below) for the points whose first coordinate is below ``share``."""
+
+    def __init__(self, share: float) -> None:
+        super().__init__()
+        self.share = share
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        right = (x[:, 0] < self.share).float()
+        return torch.stack([1 - right, right], dim=1)
+
+
+def test_figure_4_1_claim_compares_eps_4_with_every_other_training_point_by_point():
+    names = list(toy_margin.figure_4_1_defenses())
+    x_test = torch.stack([torch.arange(400) / 400, torch.zeros(400)], dim=1)
+    y_test = torch.ones(400, dtype=torch.long)
+
+    def toy(shares: list[float]) -> ch4.ToyFigure:
+        accuracy = pd.DataFrame({"test accuracy": shares, "training accuracy": [1.0] * 4},
+                                index=pd.Index(names, name="training"))
+        models = {name: FirstRight(share) for name, share in zip(names, shares, strict=True)}
+        return ch4.ToyFigure(x_test, y_test, x_test, y_test, models, accuracy)
+
+    shares = [1.0, 0.99, 0.87, 0.98]
+    shares[names.index(toy_margin.AT_BEYOND_MARGIN)] = 0.87
+    claim = toy(shares).claim()
+    assert claim.verdict == "holds" and claim.item == "Figure 4.1" and claim.margin == ch4.TOY_GAP
+    assert claim.effect is not None and claim.effect.estimate == pytest.approx(0.98 - 0.87)  # the closest rival
+    shares[names.index(toy_margin.AT_BEYOND_MARGIN)] = 0.95  # 0.98 − 0.95 < 0.05
+    assert toy(shares).claim().verdict == "fails"
 
 
 def test_chapter_4_pages_never_import_the_black_box_attacks():

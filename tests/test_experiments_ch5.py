@@ -4,6 +4,7 @@ right cells, restarts are cumulative, the timing table shows ratios, and AutoAtt
 weaker than PGD on a SPROUT model."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -71,21 +72,28 @@ def test_quick_items_cover_every_ablation_and_the_thesis_grids(quick):
     assert (pgd.eps, pgd.alpha, pgd.steps) == (0.03, EVAL_STEP, 20)
 
 
-def autoattack_rows(pgd: dict[str, float], autoattack: dict[str, float]) -> pd.DataFrame:
-    return pd.DataFrame([{"method": name, "pgd": pgd[name], "autoattack": autoattack[name],
-                          "gap": pgd[name] - autoattack[name]} for name in pgd])
+class Outcomes:
+    """A WhiteBox stand-in: per model, the images kept under PGD and under AutoAttack."""
+
+    def __init__(self, pgd: dict[str, float], autoattack: dict[str, float], n: int = 200) -> None:
+        self.kept = {(name, "pgd"): np.arange(n) < round(share * n) for name, share in pgd.items()}
+        self.kept |= {(name, "autoattack"): np.arange(n) < round(share * n) for name, share in autoattack.items()}
+
+    def robust_examples(self, name: str, spec) -> np.ndarray:
+        return self.kept[(name, spec.name)]
 
 
-def test_verdict_reads_autoattack_not_pgd():
-    table = autoattack_rows({"Adv Train": 0.40, "TRADES": 0.42, "SPROUT": 0.60},
-                            {"Adv Train": 0.38, "TRADES": 0.40, "SPROUT": 0.10})
-    answer = ch5.verdict(table)
-    assert not answer.holds
-    assert answer.lines[0].startswith("[holds] SPROUT above Adv Train under PGD")
-    assert answer.lines[1].startswith("[does NOT hold] SPROUT above Adv Train under AutoAttack: 0.100 vs 0.380")
-    assert answer.lines[-1].startswith("[does NOT hold] SPROUT's PGD − AutoAttack gap")
-    table.loc[table["method"] == "SPROUT", ["autoattack", "gap"]] = [0.5, 0.1]
-    assert ch5.verdict(table).holds
+def test_verdict_reads_autoattack_not_pgd(quick):
+    box = Outcomes({"Adv Train": 0.40, "TRADES": 0.42, "SPROUT": 0.60}, {"Adv Train": 0.38, "TRADES": 0.40, "SPROUT": 0.10})
+    answer = ch5.verdict(box, quick)
+    assert answer.answer == "fails"
+    lines = [c.line() for c in answer.claims]
+    assert lines[0].startswith("[holds] SPROUT is more robust than Adv Train (PGD): effect +0.200")
+    assert lines[1].startswith("[fails] SPROUT is more robust than Adv Train (AutoAttack): effect -0.280")
+    assert lines[-1].startswith("[fails] SPROUT's PGD − AutoAttack gap")
+    assert all(c.item == "Figure 5.2" for c in answer.claims)
+    assert ch5.verdict(Outcomes({"Adv Train": 0.40, "TRADES": 0.42, "SPROUT": 0.60},
+                                {"Adv Train": 0.38, "TRADES": 0.40, "SPROUT": 0.55}), quick).answer == "holds"
 
 
 class Scale(nn.Module):

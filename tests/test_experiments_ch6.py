@@ -75,36 +75,54 @@ def test_paper_is_section_6_4():
     assert paper.finetune.epochs == 100 and paper.pgd_steps == 100 and paper.n_eval == 10_000
 
 
-def table_6_1_ours(standard=(0.9, 0.0), standard_ft=(0.6, 0.2), adv=(0.7, 0.4), adv_ft=(0.85, 0.1)):
+def kept(share: float, n: int = 200) -> np.ndarray:
+    """The first ``share`` of ``n`` test images: nested masks, so a higher share dominates a lower."""
+    return np.arange(n) < round(share * n)
+
+
+def table_6_1_examples(standard=(0.9, 0.0), standard_ft=(0.6, 0.2), adv=(0.7, 0.4), adv_ft=(0.85, 0.1)):
     rows = {ch6.STANDARD: standard, ch6.STANDARD_FT: standard_ft, ch6.ADV: adv, ch6.ADV_FT: adv_ft}
-    return pd.DataFrame(rows, index=["clean", "robust"]).T
+    return {name: {"clean": kept(clean), "robust": kept(robust)} for name, (clean, robust) in rows.items()}
 
 
-def interpolation_rows(clean_at=(0.7, 0.75, 0.8), robust_at=(0.4, 0.3, 0.1)):
+def interpolation_rows(clean_at=(0.7, 0.75, 0.8), robust_at=(0.4, 0.3, 0.1)) -> ch6.Interpolation:
     block_at, block_st = ch6.BLOCKS[0][0], ch6.BLOCKS[1][0]
-    rows = [{"block": block_at, "p": p, "clean": c, "robust": r}
-            for p, c, r in zip((1.0, 0.5, 0.0), clean_at, robust_at, strict=True)]
-    rows += [{"block": block_st, "p": p, "clean": c, "robust": r}
-             for p, c, r in zip((1.0, 0.5, 0.0), (0.9, 0.7, 0.6), (0.0, 0.1, 0.2), strict=True)]
-    return pd.DataFrame(rows)
+    rows = [(block_at, p, c, r) for p, c, r in zip((1.0, 0.5, 0.0), clean_at, robust_at, strict=True)]
+    rows += [(block_st, p, c, r) for p, c, r in zip((1.0, 0.5, 0.0), (0.9, 0.7, 0.6), (0.0, 0.1, 0.2), strict=True)]
+    table = pd.DataFrame(rows, columns=["block", "p", "clean", "robust"])
+    return ch6.Interpolation(table, {(b, p): {"clean": kept(c), "robust": kept(r)} for b, p, c, r in rows})
 
 
-def test_masking_claims_read_the_right_cells():
-    changes = pd.Series({"rescaling γ": 0.8, "rescaling β": 0.1, "running mean μ": 0.01})
-    lines = [c.line() for c in ch6.masking_claims(table_6_1_ours(), interpolation_rows(), changes, changes)]
-    assert all(line.startswith("[holds]") for line in lines), lines
-    bad = ch6.masking_claims(table_6_1_ours(adv_ft=(0.65, 0.1)), interpolation_rows(clean_at=(0.7, 0.8, 0.75)),
-                             changes, pd.Series({"rescaling β": 0.9, "rescaling γ": 0.1}))
-    status = {c.claim: c.status for c in bad}
-    assert status["standard BN-only fine-tuning of the AT model trades robust for clean accuracy"] == "does NOT hold"
-    assert status[f"Table 6.2 ({ch6.BLOCKS[0][0]}): clean accuracy is monotone in p"] == "does NOT hold"
+def test_masking_claims_pair_the_test_images():
+    claims = [*ch6.finetune_claims(table_6_1_examples()), *ch6.monotone_claims(interpolation_rows())]
+    assert all(c.verdict == "holds" for c in claims), [c.line() for c in claims]
+    assert [c.item for c in claims] == ["Table 6.1"] * 2 + ["Table 6.2"] * 4
+    bad = ch6.finetune_claims(table_6_1_examples(adv_ft=(0.65, 0.1)))
+    assert bad[1].verdict == "fails" and "clean: after − before" in bad[1].measured  # clean fell: 0.70 → 0.65
+    status = {c.claim: c.verdict for c in ch6.monotone_claims(interpolation_rows(clean_at=(0.7, 0.8, 0.75)))}
+    assert status[f"Table 6.2 ({ch6.BLOCKS[0][0]}): clean accuracy is monotone in p"] == "fails"  # 0.8 → 0.75
     assert status[f"Table 6.2 ({ch6.BLOCKS[0][0]}): robust accuracy is monotone in p"] == "holds"
-    assert [c.status for c in bad[-2:]] == ["holds", "does NOT hold"]  # each measure read on its own
-    assert "BN output" in bad[-2].claim and "relative" in bad[-1].claim
-    # one image against the trend is tolerated when asked
-    tolerant = ch6.masking_claims(table_6_1_ours(), interpolation_rows(clean_at=(0.7, 0.8, 0.795)), changes,
-                                  changes, tolerance=0.01)
-    assert all(c.status == "holds" for c in tolerant)
+    # one image against the trend: no reversal beyond the tolerance shown, nor none shown either
+    tolerant = ch6.monotone_claims(interpolation_rows(clean_at=(0.7, 0.8, 0.795)), tolerance=0.01)
+    assert [c.verdict for c in tolerant] == ["inconclusive", "holds", "holds", "holds"], [c.line() for c in tolerant]
+    assert tolerant[0].effect is not None and tolerant[0].effect.estimate == pytest.approx(-0.005)
+
+
+def test_gamma_claims_resample_the_channels():
+    first, second = two_norms()  # μ changes the output most, not γ
+    claim = ch6.output_change_claim(first, second)
+    assert claim.verdict == "fails" and claim.effect is not None and claim.effect.over == "channels"
+    assert claim.item == "Figure 6.1" and "BN output" in claim.claim
+    statistics = ch6.first_norm_statistics({"a": nn_with(first), "b": nn_with(second)})
+    relative = ch6.relative_change_claim(statistics, "a", "b")
+    assert "relative" in relative.claim and relative.effect is not None and relative.effect.count == 2
+    assert relative.effect.estimate == pytest.approx(
+        ch6.relative_changes(statistics, "a", "b")["rescaling γ"]
+        - ch6.relative_changes(statistics, "a", "b").drop("rescaling γ").max())
+
+
+def nn_with(norm: torch.nn.BatchNorm2d) -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 2, 1), norm)
 
 
 def two_norms() -> tuple[torch.nn.BatchNorm2d, torch.nn.BatchNorm2d]:
@@ -139,42 +157,40 @@ def test_output_effects_are_the_rms_output_change_of_each_quantity():
         assert float(change.pow(2).mean(dim=0).mean().sqrt()) == pytest.approx(expected[label], rel=0.03), label
 
 
-def summary_rows(bn, advprop, robmask):
-    rows = [{"architecture": "A", "dataset": "cifar10", "epochs": 2, "method": m, "seed": s, "accuracy": v,
-             "note": ""} for m, values in (("BN", bn), ("AdvProp", advprop), ("RobMask", robmask))
-            for s, v in enumerate(values)]
-    return ch6.seed_summary(pd.DataFrame(rows))
+def seed_rows(bn, advprop, robmask):
+    return pd.DataFrame([{"architecture": "A", "dataset": "cifar10", "epochs": 2, "method": m, "seed": s, "accuracy": v,
+                          "note": ""} for m, values in (("BN", bn), ("AdvProp", advprop), ("RobMask", robmask))
+                         for s, v in enumerate(values)])
 
 
-def test_differences_within_the_seed_spread_are_inconclusive():
-    summary = summary_rows(bn=(0.60, 0.64), advprop=(0.61, 0.62), robmask=(0.70, 0.71))
-    assert summary.set_index("method").loc["BN", "spread"] == pytest.approx(0.04)
-    assert ch6.compare(summary, "AdvProp", "BN", "A", "cifar10", 2).status == "inconclusive"  # 0.005 < 0.04
-    assert ch6.compare(summary, "RobMask", "BN", "A", "cifar10", 2).status == "holds"  # 0.085 > 0.04
-    assert ch6.compare(summary, "BN", "RobMask", "A", "cifar10", 2).status == "does NOT hold"
-    single = summary_rows(bn=(0.5,), advprop=(0.6,), robmask=(0.9,))
-    assert ch6.compare(single, "RobMask", "BN", "A", "cifar10", 2).status == "inconclusive"  # one seed
+def test_table_6_3_claims_resample_the_seeds():
+    runs = seed_rows(bn=(0.60, 0.64), advprop=(0.61, 0.62), robmask=(0.70, 0.71))
+    assert ch6.seed_summary(runs).set_index("method").loc["BN", "spread"] == pytest.approx(0.04)
+    advprop = ch6.compare(runs, "AdvProp", "BN", "A", "cifar10", 2)
+    assert advprop.verdict == "inconclusive" and advprop.effect is not None  # +0.01 and −0.02
+    assert advprop.effect.over == "seeds" and advprop.effect.count == 2
+    assert ch6.compare(runs, "RobMask", "BN", "A", "cifar10", 2).verdict == "holds"  # +0.10 and +0.07
+    assert ch6.compare(runs, "BN", "RobMask", "A", "cifar10", 2).verdict == "fails"
+    single = seed_rows(bn=(0.5,), advprop=(0.6,), robmask=(0.9,))
+    assert ch6.compare(single, "RobMask", "BN", "A", "cifar10", 2).verdict == "inconclusive"  # one seed: no interval
+    absent = seed_rows(bn=(np.nan,), advprop=(np.nan,), robmask=(np.nan,))
+    assert ch6.compare(absent, "RobMask", "BN", "A", "cifar10", 2).measured == "not run (data absent)"
 
 
-def table_6_5_rows(at_clean=0.7, at_auto=0.4, advprop=(0.8, 0.35), robmask=(0.85, 0.3)):
-    index, values = [], []
-    for method, branch, (clean, auto) in (("Adv. training", "BN", (at_clean, at_auto)),
-                                          ("AdvProp", "main BN", advprop), ("AdvProp", "auxiliary BN", (0.6, 0.38)),
-                                          ("RobMask", "u_0 (p = 0)", robmask), ("RobMask", "u_1 (p = 1)", (0.6, 0.39))):
-        for attack in ("PGD", "AutoAttack"):
-            index.append((method, attack, f"ours (smoke): {branch}"))
-            values.append({0: clean, 8: auto + (0.02 if attack == "PGD" else 0.0)})
-        index.append((method, "PGD", "thesis"))
-        values.append({0: 0.0, 8: 0.99})  # the thesis's rows must not be read
-    return pd.DataFrame(values, index=pd.MultiIndex.from_tuples(index, names=["method", "attack", "source"]))
+def table_6_5_examples(at_clean=0.7, at_auto=0.4, advprop=(0.8, 0.35), robmask=(0.85, 0.3)):
+    rows = {ch6.AT_ROW: (at_clean, at_auto), "AdvProp | main BN": advprop, "AdvProp | auxiliary BN": (0.6, 0.38),
+            "RobMask | u_0 (p = 0)": robmask, "RobMask | u_1 (p = 1)": (0.6, 0.25)}
+    return {name: {"clean": kept(clean), "PGD": kept(auto + 0.02), "AutoAttack": kept(auto)}
+            for name, (clean, auto) in rows.items()}
 
 
-def test_robustness_claims_read_our_rows_and_both_branches():
-    claims = ch6.robustness_claims(table_6_5_rows(), "smoke")
-    assert [c.status for c in claims] == ["holds", "holds", "holds"]
-    assert "RobMask (u_1 (p = 1)) 0.390" in claims[-1].measured
-    claims = ch6.robustness_claims(table_6_5_rows(at_clean=0.82, at_auto=0.385), "smoke")
-    assert [c.status for c in claims] == ["does NOT hold", "holds", "does NOT hold"]  # u_1 0.39 > AT 0.385
+def test_table_6_5_claims_pair_our_rows_and_both_branches():
+    claims = ch6.rank_claims(table_6_5_examples(at_auto=0.5))
+    assert [(c.verdict, c.attack) for c in claims] == [("holds", None), ("holds", None), ("holds", "PGD"),
+                                                       ("holds", "AutoAttack")]
+    assert "RobMask (u_1 (p = 1)) 0.250" in claims[-1].measured and claims[-1].item == "Table 6.5"
+    claims = ch6.rank_claims(table_6_5_examples(at_clean=0.82, at_auto=0.385))
+    assert [c.verdict for c in claims] == ["fails", "holds", "inconclusive", "inconclusive"]  # AT 0.385 vs 0.38
 
 
 def test_autoattack_is_never_weaker_than_pgd_on_a_trained_robmask_model():

@@ -120,3 +120,17 @@ def test_model_accuracy_sits_beside_the_thesis(victim):
     table = ch2.model_accuracy_table(victim, "smoke")
     assert isinstance(table, pd.DataFrame) and len(table) == 1
     assert table.iloc[0].tolist() == [0.995, pytest.approx(28 / 30)]
+
+
+def test_figure_1_1_claim_pairs_the_two_runs_over_the_examples_both_broke():
+    def run(l2: list[float], success: list[bool]) -> AttackResult:
+        n = len(l2)
+        return AttackResult(x_adv=torch.zeros(n, 2), success=torch.tensor(success), l2=torch.tensor(l2),
+                            linf=torch.tensor(l2), queries=torch.ones(n), original_correct=torch.ones(n, dtype=torch.bool))
+
+    examples = TensorData(torch.zeros(4, 2), torch.zeros(4, dtype=torch.long), ("0", "1"), "toy")
+    untargeted = run([1.0, 1.2, 0.8, 0.5], [True, True, True, True])
+    targeted = run([2.0, 2.5, 1.9, 9.0], [True, True, True, False])  # the last missed its target: not paired
+    claim = ch1.Figure11(examples, torch.ones(4, dtype=torch.long), untargeted, targeted).claim()
+    assert claim.verdict == "holds" and claim.item == "Figure 1.1"
+    assert claim.effect is not None and claim.effect.count == 3 and claim.effect.estimate == pytest.approx(1.1333, abs=1e-3)

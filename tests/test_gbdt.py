@@ -300,3 +300,26 @@ def test_table_2_1_claim_reads_the_average_along_the_read_points():
     assert claims.loc["HIGGS", "relative fall, first to last"] == pytest.approx(0.75)
     assert not ch2_gbdt.found_from_first_read(table)  # MNIST's first read point (200) found half
     assert ch2_gbdt.found_from_first_read(table.assign(found=1.0))
+
+
+def test_table_2_1_claim_pairs_each_fall_over_the_examples_found_at_both_read_points():
+    from advrobust.blackbox import BlackBoxResult, QueryTrace
+
+    def run(improvements: list[tuple[int, int, float]], n: int = 4) -> ch2_gbdt.GBDTRun:
+        example, query, distance = (torch.tensor(column) for column in zip(*improvements))
+        result = BlackBoxResult(x_adv=torch.zeros(n, 2), success=torch.ones(n, dtype=torch.bool), l2=torch.ones(n),
+                                linf=torch.ones(n), queries=torch.full((n,), 300),
+                                original_correct=torch.ones(n, dtype=torch.bool),
+                                trace=QueryTrace(n, example, query, distance.float()))
+        experiment = GBDTExperiment("MNIST", GBDTConfig("mnist", 15, 8), n_attack=n, read_at=(100, 200, 300),
+                                    bounds="data")
+        return ch2_gbdt.GBDTRun(experiment, torch.zeros(n, 2), result)
+
+    falling = [(i, 50, 4.0) for i in range(4)] + [(i, 150, 2.0 + i / 10) for i in range(4)] + [
+        (i, 250, 1.0) for i in range(4)]
+    late = [(0, 50, 4.0), (1, 250, 1.0)]  # example 1 found only after the second read point
+    claims = ch2_gbdt.falls_claims({"MNIST": run(falling), "HIGGS": run(late, n=2)})
+    assert claims["MNIST"].verdict == "holds" and claims["MNIST"].item == "Table 2.1"
+    assert claims["MNIST"].effect is not None and claims["MNIST"].effect.count == 4
+    assert claims["HIGGS"].verdict == "inconclusive"  # example 0 never improves: a zero-width interval at 0
+    assert ch2_gbdt.falls_phrase(claims["MNIST"]).startswith("falls at every read point (the claim holds (effect")

@@ -24,7 +24,8 @@ LAYERS = [
     {"training"},
     {"robustness"},
     {"toys"},
-    {"plotting", "report"},
+    {"plotting"},
+    {"jobs"},  # units of work, plans and their executors (reproduction at scale)
     {"profiles"},
     {"experiments"},
     {"pipeline"},

@@ -19,7 +19,7 @@ from advrobust.pipeline.imports import imported_modules
 from advrobust.pipeline.lock import locked_versions, version_drift
 from advrobust.pipeline.render import BADGE_TAG, FOOTER_TAG, REDUCED_SCALE_WARNING, stamp
 from advrobust.pipeline.status import status_markdown
-from advrobust.report import Results
+from advrobust.experiments.report import Results
 
 PARAMETERS_CELL = '''# %% tags=["parameters"]
 profile = "quick"  # smoke | quick | paper
@@ -31,7 +31,7 @@ results_dir = "results"
 REPORTING_BODY = '''# %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from advrobust.report import Results
+from advrobust.experiments.report import Results
 
 results = Results(results_dir, profile)
 print("hello", seed)
@@ -133,7 +133,7 @@ def test_provenance_records_inputs_and_environment(executed_root: Path) -> None:
     assert {field: record[field] for field in inputs} == inputs
     assert record["lib_modules"] == {} and record["thesis_data"] == {}  # b_plain imports nothing of advrobust
     reporting = json.loads(layout.provenance("a_report").read_text())
-    assert "advrobust/report.py" in reporting["lib_modules"]
+    assert "advrobust/experiments/report.py" in reporting["lib_modules"]
     assert "advrobust/__init__.py" not in reporting["lib_modules"]
     assert record["input_key"] == provenance.input_key(record)
     assert {"python", "torch", "numpy", "pandas", "matplotlib", "papermill", "jupyter-book"} <= set(record["packages"])
@@ -413,22 +413,44 @@ def write_run(layout: BookLayout, stem: str, packages: dict[str, str]) -> None:
     provenance.write_provenance(layout.provenance(stem), record)
 
 
+VERSIONS = 4  # the column of the status page's chapters table that compares with the lock
+
+
+def chapter_row(page: str, stem: str) -> list[str]:
+    """The cells of ``stem``'s row in the status page's chapters table."""
+    row = next(line for line in page.splitlines() if line.startswith(f"| `{stem}` | `"))
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
 def test_status_page_names_version_drift_per_chapter(tmp_path: Path) -> None:
     layout = BookLayout.at(tmp_path)
     write_run(layout, "a_locked", {"torch": "2.14.1+cu130", "numpy": "2.4.6"})
     write_run(layout, "b_drifted", {"torch": "2.13.0", "numpy": "2.4.6", "jupyter-book": "1.0.3"})
-    assert "the versions were not compared with a lock" in status_markdown(layout)
+    page = status_markdown(layout)
+    assert "the versions were not compared with a lock" in page
+    assert chapter_row(page, "a_locked")[VERSIONS] == chapter_row(page, "b_drifted")[VERSIONS] == "not compared"
+    assert "| torch | 2.13.0 / 2.14.1+cu130 | — |" in page
 
     layout.lock.write_text(LOCK)
     page = status_markdown(layout)
+    assert "| chapter | profile | device | wall time | versions | executed (UTC) | commit |" in page
+    assert chapter_row(page, "a_locked") == [
+        "`a_locked`", "`smoke`", "CPU (2 cores)", "1.0 s", "lock", "2025-01-01T00:00:00+00:00", "`0123456789ab`"
+    ]  # fmt: skip
+    assert chapter_row(page, "b_drifted")[VERSIONS] == "2 packages differ"
+    assert "| torch | 2.13.0 / 2.14.1+cu130 | 2.14.1 |" in page and "| python | 3.11.2 | — |" in page
     assert "**1 of 2 chapters ran under package versions other than those pinned in `requirements.lock`**" in page
     assert "| `b_drifted` | jupyter-book | 1.0.3 | 1.0.4.post1 |" in page
     assert "| `b_drifted` | torch | 2.13.0 | 2.14.1 |" in page
     assert "a_locked` | torch" not in page and "`b_drifted` | numpy" not in page
     assert "The other 1 ran under the pinned versions." in page
 
+    write_run(layout, "b_drifted", {"torch": "2.14.1", "numpy": "2.4.6", "jupyter-book": "1.0.3"})
+    assert chapter_row(status_markdown(layout), "b_drifted")[VERSIONS] == "1 package differs"
+
     write_run(layout, "b_drifted", {"torch": "2.14.1", "numpy": "2.4.6", "jupyter-book": "1.0.4.post1"})
     page = status_markdown(layout)
+    assert chapter_row(page, "b_drifted")[VERSIONS] == "lock"
     assert "Every chapter ran under the package versions pinned in `requirements.lock`." in page
     assert "other than those pinned" not in page
 

@@ -4,13 +4,15 @@ A GBDT has no gradient, but the OPT-attack needs only the predicted label. These
 (or read from the cache) the two GBDTs of :class:`~advrobust.profiles.gbdt.GBDTSettings`, attack
 their correctly classified test examples through the cached runner
 (:func:`~.attack_runs.run_attacks`, keyed by the :class:`~advrobust.training.gbdt.GBDTConfig`),
-and read Table 2.1 and its claim off the oracle's traces.
+and read Table 2.1 and its claim off the oracle's traces (with a paired bootstrap interval over the
+attacked examples, :func:`falls_claims`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
@@ -23,6 +25,7 @@ from ..robustness.accuracy import choose_correct
 from ..tables import beside_thesis, thesis_table
 from ..training.gbdt import train_gbdt
 from .attack_runs import distortion_table, query_grid, run_attacks
+from .claims import FAILS, HOLDS, Claim, Part, joint_claim, paired_effect
 
 HIGGS_SAMPLE = "higgs_lightgbm_sample"  # the name of LightGBM's example sample of HIGGS (7,000 + 500 rows)
 
@@ -157,6 +160,33 @@ def l2_falls(table: pd.DataFrame) -> pd.DataFrame:
             "relative fall, first to last": 1 - values[-1] / values[0],
         })
     return pd.DataFrame(checks)
+
+
+def falls_claims(runs: dict[str, GBDTRun]) -> dict[str, Claim]:
+    """Table 2.1's claim per dataset: the L2 distortion falls from each read point to the next,
+    each step's mean fall over the examples with an adversarial example at both read points, with a
+    paired bootstrap interval over them."""
+    claims = {}
+    for name, run in runs.items():
+        budgets = sorted(run.experiment.read_at)
+        best = run.result.best_at(budgets)[run.result.original_correct.cpu()].double().numpy()
+        parts = []
+        for j in range(len(budgets) - 1):
+            both = np.isfinite(best[:, j]) & np.isfinite(best[:, j + 1])
+            parts.append(Part(f"{budgets[j]:,} − {budgets[j + 1]:,} queries",
+                              paired_effect(best[both, j], best[both, j + 1])))
+        averages = " → ".join(f"{v:.4f}" for v in np.nanmean(np.where(np.isfinite(best), best, np.nan), axis=0))
+        falls = "; ".join(f"{p.label} {p.effect}" for p in parts)
+        claims[name] = joint_claim(f"the average L2 distortion falls at every read point ({name})", parts,
+                                   f"average L2 {averages}; falls: {falls}", item="Table 2.1")
+    return claims
+
+
+def falls_phrase(claim: Claim) -> str:
+    """The claim for running text: "falls at every read point", "does not fall at every read
+    point" or "may not fall at every read point", with its verdict and interval."""
+    verb = {HOLDS: "falls", FAILS: "does not fall"}.get(claim.verdict, "may not fall")
+    return f"{verb} at every read point (the claim {claim.phrase()})"
 
 
 def found_from_first_read(table: pd.DataFrame) -> bool:

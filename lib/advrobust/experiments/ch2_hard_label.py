@@ -35,6 +35,7 @@ from .attack_runs import (
     target_class_starts,
     victim,
 )
+from .claims import Claim, Part, joint_claim, paired_effect
 
 NUM_CLASSES = 10  # MNIST's and CIFAR-10's; random targets are drawn among the other nine
 TABLE_2_2_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}  # Table 2.2's dataset column
@@ -93,6 +94,31 @@ def ordered_medians(
         return medians, {}
     holds = {int(q): all(medians.loc[q, a] < medians.loc[q, b] for a, b in pairwise(order)) for q in medians.index}
     return medians, holds
+
+
+def best_distortions(result: BlackBoxResult, budget: int) -> Tensor:
+    """(n,) the best L2 distortion of each attacked example within ``budget`` queries (``inf``
+    where none was found), in the examples' order: the same examples for every attack of a page."""
+    return result.best_at([budget])[result.original_correct.cpu(), 0]
+
+
+def order_claims(runs: dict[str, BlackBoxResult], budgets: Sequence[int], order: Sequence[str],
+                 item: str | None = None) -> list[Claim]:
+    """Per budget, the claim that the median L2 distortions increase along ``order`` (e.g.
+    Sign-OPT < OPT < Boundary, Table 2.2): each neighbouring pair's difference of medians with a
+    paired bootstrap interval over the attacked examples (all attacks ran on the same ones)."""
+    label = " < ".join(name.removesuffix(" attack") for name in order)
+    if not set(order) <= set(runs):
+        return [Claim(f"{label} (median L2 at {q:,} queries)", "inconclusive", "an attack was not run", item=item)
+                for q in budgets]
+    claims = []
+    for q in budgets:
+        parts = [Part(f"median {b.removesuffix(' attack')} − {a.removesuffix(' attack')}",
+                      paired_effect(best_distortions(runs[b], q).numpy(), best_distortions(runs[a], q).numpy(),
+                                    statistic="median"))
+                 for a, b in pairwise(order)]
+        claims.append(joint_claim(f"{label} (median L2 at {q:,} queries)", parts, item=item))
+    return claims
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ from ..training.self_play import (
     reinforced_agent,
     run_history,
 )
-from .claims import Claim, joint_verdict, paired_effect, verdict
+from .claims import FAILS, HOLDS, Claim, Part, joint_claim, judged, mean_effect, paired_effect
 
 DATA_KEY = "negotiate-unk20"
 ROW_NAMES = {"none": "No attack (RL agent)", "transfer": "Transfer", "rl": "RL attack", "reactive": "Reactive",
@@ -346,38 +346,43 @@ def claims(runs: dict[str, dict[str, AttackRun]], adversarial: dict[str, AttackR
     """The claims of §3.2.5-3.2.6 a reduced run can show, on the per-game advantages of Table
     3.10 (``runs[target][row]``), Table 3.14 (``adversarial[row]``) and Table 3.15
     (``turns[n]``): each comparison paired over the games both rows played (the same scenarios and
-    seeds), with a bootstrap interval (:func:`~.claims.paired_effect`)."""
+    seeds), with a bootstrap interval over them (:func:`~.claims.paired_effect`)."""
     lines = []
     for target, by_row in runs.items():
         def advantages(row: str, by_row: dict[str, AttackRun] = by_row) -> list[float]:
             return by_row[row].advantages
-        reactive_rl = paired_effect(advantages("reactive"), advantages("rl"))
-        rl_transfer = paired_effect(advantages("rl"), advantages("transfer"))
-        lines.append(Claim(f"vs {target}: reactive > RL attack > transfer (advantage)",
-                           joint_verdict([verdict(reactive_rl), verdict(rl_transfer)]),
-                           f"reactive − RL {reactive_rl}; RL − transfer {rl_transfer}"))
+        lines.append(joint_claim(f"vs {target}: reactive > RL attack > transfer (advantage)", [
+            Part("reactive − RL", paired_effect(advantages("reactive"), advantages("rl"), over="games")),
+            Part("RL − transfer", paired_effect(advantages("rl"), advantages("transfer"), over="games")),
+        ], item="Table 3.10"))
         mean = {row: by_row[row].metrics.advantage for row in by_row}
         combination = max(("ra_pa_da", "ra_pa_ta"), key=mean.__getitem__)
         single = max(("transfer", "rl", "reactive", "preemptive"), key=mean.__getitem__)
-        best = paired_effect(advantages(combination), advantages(single))
-        lines.append(Claim(f"vs {target}: a combination is the best attack", verdict(best),
-                           f"{ROW_NAMES[combination]} − {ROW_NAMES[single]} (the best of each by mean) {best}"))
+        best = paired_effect(advantages(combination), advantages(single), over="games")
+        lines.append(judged(f"vs {target}: a combination is the best attack", best,
+                            f"{ROW_NAMES[combination]} − {ROW_NAMES[single]} (the best of each by mean) {best}",
+                            item="Table 3.10"))
     attacked = [run for by_row in (*runs.values(), adversarial) for row, run in by_row.items() if row != "none"]
-    games = sum(len(run.records) for run in attacked)
-    deals = sum(r.outcome.agreed for run in attacked for r in run.records)
+    agreed = [float(r.outcome.agreed) for run in attacked for r in run.records]
+    games, deals = len(agreed), int(sum(agreed))
     expired = sum(run.expired for run in attacked)
-    lines.append(Claim("every attack reaches 100% agreement", "holds" if deals == games else "does NOT hold",
+    # a claim about every game fails on one counterexample, whatever the interval says
+    lines.append(Claim("every attack reaches 100% agreement", HOLDS if deals == games else FAILS,
                        f"{deals} deals in {games} attacked games; {expired} games reached the 10-turn limit without "
-                       f"<selection>, {games - deals - expired} ended with the target choosing no agreement"))
-    pairs = [(a, b, paired_effect(turns[a].advantages, turns[b].advantages)) for a in turns for b in turns if a < b]
-    inside = [-TURN_TOLERANCE < e.low and e.high < TURN_TOLERANCE for _, _, e in pairs]
-    outside = [e.low > TURN_TOLERANCE or e.high < -TURN_TOLERANCE for _, _, e in pairs]
+                       f"<selection>, {games - deals - expired} ended with the target choosing no agreement",
+                       mean_effect(agreed, over="games"), margin=1.0, strict=False, item="Table 3.10"))
+    pairs = [(a, b, paired_effect(turns[a].advantages, turns[b].advantages, over="games"))
+             for a in turns for b in turns if a < b]
+    within = [part for a, b, effect in pairs for part in (
+        Part(f"n = {a} − n = {b}", effect, margin=-TURN_TOLERANCE),
+        Part(f"n = {b} − n = {a}", effect.negated(), margin=-TURN_TOLERANCE))]
     first, second, farthest = max(pairs, key=lambda pair: max(abs(pair[2].low), abs(pair[2].high)))
-    lines.append(Claim(f"the turn n matters little (every pairwise difference within ±{TURN_TOLERANCE:g} point)",
-                       "holds" if all(inside) else "does NOT hold" if any(outside) else "inconclusive",
-                       "advantage " + ", ".join(f"n = {n}: {run.metrics.advantage:.2f}" for n, run in turns.items())
-                       + f"; farthest pair n = {first} − n = {second}: {farthest}"))
-    lowered = paired_effect(runs["RL"]["rl"].advantages, adversarial["rl"].advantages)
-    lines.append(Claim("adversarial training lowers the RL attack's advantage", verdict(lowered),
-                       f"against the RL agent minus against the adversarially trained agent {lowered}"))
+    lines.append(joint_claim(
+        f"the turn n matters little (every pairwise difference within ±{TURN_TOLERANCE:g} point)", within,
+        "advantage " + ", ".join(f"n = {n}: {run.metrics.advantage:.2f}" for n, run in turns.items())
+        + f"; farthest pair n = {first} − n = {second}: {farthest}", item="Table 3.15"))
+    lowered = paired_effect(runs["RL"]["rl"].advantages, adversarial["rl"].advantages, over="games")
+    lines.append(judged("adversarial training lowers the RL attack's advantage", lowered,
+                        f"against the RL agent minus against the adversarially trained agent {lowered}",
+                        item="Table 3.14"))
     return lines

@@ -2,8 +2,8 @@
 settings: the translator and its BLEU, Table 3.1's statistics, Table 3.4's attacks, Table 3.5's
 perplexity (a proxy on the translator's inputs), Table 3.6's examples, and the measurements that
 explain them (the attack's steps, its variants, the keywords' reach). The summarisation tables
-are :mod:`.ch3_summarisation`'s. Every table comes back beside the thesis's numbers (``data/thesis/table_3_*.csv``) and
-the claims as ``[holds]`` / ``[does NOT hold]`` lines.
+are :mod:`.ch3_summarisation`'s. Every table comes back beside the thesis's numbers
+(``data/thesis/table_3_*.csv``), and the claims with bootstrap intervals over the sentences.
 
 Averages, as the thesis leaves them open: BLEU and "# changed" average over the successful
 attacks; the perplexity of an attack's row over its successful adversarial inputs, the
@@ -39,7 +39,7 @@ from ..text.keywords import draw_keywords, keyword_band
 from ..text.metrics import corpus_bleu, sentence_bleu
 from ..text.seq2sick import Seq2Sick, Seq2SickResult
 from ..training.text import trained_text_model
-from .claims import Claim, status
+from .claims import Claim, Effect, Part, joint_claim, judged, mean_effect, paired_effect
 
 DECIMALS = 4
 NON_OVERLAP = "Non-overlap"
@@ -308,38 +308,80 @@ def table_3_6(bundle: Translation, settings: Seq2SickSettings, device: torch.dev
 
 # ------------------------------------------------------------------------------ claims
 
-
-def trend_claim(claim: str, series: Mapping[str, tuple[pd.Series, int]]) -> Claim:
-    """Whether each series moves in its direction (+1 rises, −1 falls) over its rows with a value
-    (a row without a successful attack has none); "inconclusive" when a series has fewer than two."""
-    measured = "; ".join(f"{name} " + " → ".join(f"{v:.3f}" for v in values) for name, (values, _) in series.items())
-    known = {name: values.dropna().to_numpy() for name, (values, _) in series.items()}
-    if any(len(values) < 2 for values in known.values()):
-        return Claim(claim, "inconclusive", measured + " (fewer than two rows with a successful attack)")
-    holds = all(bool(np.all(direction * np.diff(known[name]) >= 0)) for name, (_, direction) in series.items())
-    return Claim(claim, status(holds), measured)
+# The book's reading of "a few words changed" (the thesis's MT and summarisation rows change 1.8-5.3
+# words on average): at most this many on average over the successful attacks.
+FEW_WORDS = 5.0
+MOST = 0.5  # "most sentences": a success share above one half
+ALMOST_ALWAYS = 0.9  # "almost always": a success share of at least 90%
 
 
-def claims(table: pd.DataFrame, perplexity: pd.DataFrame, profile: str) -> list[Claim]:
-    """The claims a reduced run can show, read from our Table 3.4 and Table 3.5 columns."""
-    ours = f"ours ({profile})"
-    success, changed, bleu = (table[(v, ours)] for v in ("success", "changed", "bleu"))
-    keyword_rows = [r for r in table.index if r.endswith("-keyword")]
+def sentence_outcomes(results: Mapping[str, Seq2SickResult], data: TensorData, bundle: Translation) -> pd.DataFrame:
+    """Each attack's outcome on each sentence, the claims' units: indexed by (attack, sentence),
+    with ``attacked`` (the model gave an output to attack), ``success``, and, for the successful
+    attacks, ``changed`` (words), ``bleu`` (to the original input), ``perplexity`` of the
+    adversarial input and ``original_perplexity`` of the clean one (our language model)."""
+    lengths = data.lengths()
+    original = bundle.language_model.perplexity(data.x, lengths).per_sentence.cpu().numpy()
+    clean = input_words(data.x, bundle.source)
+    frames = []
+    for name, run in results.items():
+        result = run.result
+        ok = result.success.cpu().numpy()
+        adversarial = input_words(result.x_adv, bundle.source)
+        perplexity = bundle.language_model.perplexity(result.x_adv, lengths).per_sentence.cpu().numpy()
+        frames.append(pd.DataFrame({
+            "attack": name, "sentence": np.arange(len(ok)), "attacked": result.original_correct.cpu().numpy(),
+            "success": ok, "changed": np.where(ok, result.distance("words_changed").cpu().numpy(), np.nan),
+            "bleu": [sentence_bleu(a, o) if s else np.nan for a, o, s in zip(adversarial, clean, ok, strict=True)],
+            "perplexity": np.where(ok, perplexity, np.nan), "original_perplexity": original}))
+    return pd.concat(frames).set_index(["attack", "sentence"])
+
+
+def _successes(outcomes: pd.DataFrame, attack: str) -> pd.DataFrame:
+    rows = outcomes.loc[attack]
+    return rows[rows["success"].astype(bool)]
+
+
+def _paired_over_successes(outcomes: pd.DataFrame, first: str, second: str, column: str) -> Effect:
+    """Mean of ``column`` under attack ``first`` minus under ``second``, paired over the sentences
+    both attacks broke."""
+    both = _successes(outcomes, first).index.intersection(_successes(outcomes, second).index)
+    return paired_effect(outcomes.loc[first].loc[both, column].to_numpy(),
+                         outcomes.loc[second].loc[both, column].to_numpy(), over="sentences")
+
+
+def claims(outcomes: pd.DataFrame) -> list[Claim]:
+    """The claims a reduced run can show, each with its effect and bootstrap interval over the
+    sentences (:func:`sentence_outcomes`): shares over the attacked sentences, paired differences
+    over the sentences both compared attacks broke."""
+    keyword_rows = [name for name in outcomes.index.unique("attack") if name.endswith("-keyword")]
+    attacked = outcomes[outcomes["attacked"].astype(bool)]
+
+    def success_share(attack: str) -> Effect:
+        return mean_effect(attacked.loc[attack, "success"].astype(float).to_numpy(), over="sentences")
+
+    steps = list(zip(keyword_rows, keyword_rows[1:], strict=False))
+    few = FEW_WORDS - _successes(outcomes, NON_OVERLAP)["changed"].to_numpy()
     found = [
-        Claim("non-overlap succeeds for most sentences with a few words changed",
-              status(bool(success[NON_OVERLAP] > 0.5 and changed[NON_OVERLAP] <= 5)),
-              f"success {success[NON_OVERLAP]:.3f}, {changed[NON_OVERLAP]:.2f} words changed"),
-        Claim("one keyword succeeds almost always", status(bool(success[keyword_row(1)] >= 0.9)),
-              f"success {success[keyword_row(1)]:.3f}"),
-        trend_claim("success falls and words changed rise with the number of keywords",
-                    {"success": (success[keyword_rows], -1), "changed": (changed[keyword_rows], +1)}),
-        trend_claim("BLEU falls with the number of keywords", {"BLEU": (bleu[keyword_rows], -1)}),
+        joint_claim("non-overlap succeeds for most sentences with a few words changed", [
+            Part(f"success share (> {MOST:g})", success_share(NON_OVERLAP), MOST),
+            Part(f"{FEW_WORDS:g} − words changed (> 0)", mean_effect(few, over="sentences"))], item="Table 3.4"),
+        judged("one keyword succeeds almost always", success_share(keyword_row(1)), margin=ALMOST_ALWAYS,
+               strict=False, item="Table 3.4"),
+        joint_claim("success falls and words changed rise with the number of keywords",
+                    [Part(f"success {a} − {b}", paired_effect(
+                        attacked.loc[a, "success"].astype(float).to_numpy(),
+                        attacked.loc[b, "success"].astype(float).to_numpy(), over="sentences")) for a, b in steps]
+                    + [Part(f"words changed {b} − {a}", _paired_over_successes(outcomes, b, a, "changed"))
+                       for a, b in steps], item="Table 3.4"),
+        joint_claim("BLEU falls with the number of keywords",
+                    [Part(f"BLEU {a} − {b}", _paired_over_successes(outcomes, a, b, "bleu")) for a, b in steps],
+                    item="Table 3.4"),
     ]
-    column = perplexity.columns[-1]
-    original = float(perplexity.loc["Original", column])
-    attacks = perplexity[column].drop("Original").dropna()  # rows without a successful attack have none
-    found.append(Claim("adversarial inputs have higher perplexity than the originals (our LM, Multi30k inputs)",
-                       status(bool(len(attacks) and (attacks > original).all())),
-                       f"original {original:.1f}; " + (", ".join(f"{k} {v:.1f}" for k, v in attacks.items())
-                                                        or "no successful attack")))
+    found.append(joint_claim(
+        "adversarial inputs have higher perplexity than the originals (our LM, Multi30k inputs)",
+        [Part(f"{name}: adversarial − original", paired_effect(rows["perplexity"].to_numpy(),
+                                                                rows["original_perplexity"].to_numpy(), over="sentences"))
+         for name in outcomes.index.unique("attack") if len(rows := _successes(outcomes, name))],
+        item="Table 3.5"))
     return found

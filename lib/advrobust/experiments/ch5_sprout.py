@@ -36,10 +36,11 @@ from ..robustness import (
     loss_landscape,
     robust_accuracy,
 )
-from ..robustness.accuracy import clean_accuracy
+from ..robustness.accuracy import clean_accuracy, predict
 from ..tables import beside_thesis, thesis_table
 from ..training import StartFrom, TrainConfig, trained_model, training_record
 from .ch5_scores import radar_scores
+from .claims import Claim, claim_lines, joint_verdict, judged, paired_effect
 
 METHODS = (*BASELINES, "SPROUT")  # the rows of Figures 5.1-5.3 and Tables 5.6, 5.7
 DEFENDED = METHODS[1:]  # Table 5.2's rows: the models attacked by transfer from the natural one
@@ -88,29 +89,43 @@ def test_images(settings: SproutSettings, n: int, device: torch.device | str, se
 @dataclass
 class WhiteBox:
     """White-box robust accuracy of named models on one set of test images, each (model, attack)
-    run once and remembered, so that figures sharing an attack share its numbers."""
+    run once and remembered (its accuracies, and which images stayed correct), so that figures
+    sharing an attack share its numbers and claims can pair two models image by image."""
 
     models: Mapping[str, nn.Module]
     data: TensorData
-    _runs: dict[tuple[str, tuple[AttackSpec, ...]], dict[str, float]] = field(default_factory=dict)
+    _runs: dict[tuple[str, tuple[AttackSpec, ...]], tuple[dict[str, float], np.ndarray]] = field(
+        default_factory=dict)
 
-    def accuracy(self, name: str, *attacks: AttackSpec) -> dict[str, float]:
-        """Accuracy of model ``name``: clean, then after each attack in turn (the per-example worst
-        case over the attacks so far, :func:`~advrobust.robustness.robust_accuracy`)."""
+    def _run(self, name: str, attacks: tuple[AttackSpec, ...]) -> tuple[dict[str, float], np.ndarray]:
         key = (name, attacks)
         if key not in self._runs:
             model = self.models[name]
             built = {f"{i}": spec.build(model) for i, spec in enumerate(attacks)}
-            self._runs[key] = robust_accuracy(model, self.data.x, self.data.y, built).accuracy
+            report = robust_accuracy(model, self.data.x, self.data.y, built)
+            self._runs[key] = (report.accuracy, report.robust)
         return self._runs[key]
+
+    def accuracy(self, name: str, *attacks: AttackSpec) -> dict[str, float]:
+        """Accuracy of model ``name``: clean, then after each attack in turn (the per-example worst
+        case over the attacks so far, :func:`~advrobust.robustness.robust_accuracy`)."""
+        return self._run(name, attacks)[0]
 
     def robust(self, name: str, spec: AttackSpec) -> float:
         """Robust accuracy of model ``name`` under one attack."""
         return list(self.accuracy(name, spec).values())[-1]
 
+    def robust_examples(self, name: str, *attacks: AttackSpec) -> np.ndarray:
+        """(N,) bool: the test images model ``name`` still classifies correctly after ``attacks``."""
+        return self._run(name, attacks)[1]
+
     def clean(self, name: str) -> float:
         """Clean accuracy of model ``name``."""
         return clean_accuracy(self.models[name], self.data.x, self.data.y)
+
+    def correct(self, name: str) -> np.ndarray:
+        """(N,) bool: the test images model ``name`` classifies correctly without attack."""
+        return (predict(self.models[name], self.data.x) == self.data.y).cpu().numpy()
 
 
 def eps_curves(box: WhiteBox, settings: SproutSettings, steps: int, eps_values: Sequence[float],
@@ -153,31 +168,47 @@ def autoattack_curve(box: WhiteBox, settings: SproutSettings, names: Sequence[st
     return pd.DataFrame(rows)
 
 
+GAP_SLACK = 0.02  # SPROUT's PGD − AutoAttack gap may exceed Adv Train's by this much
+
+
 @dataclass(frozen=True)
 class Verdict:
     """Does SPROUT's advantage over Adv Train and TRADES survive AutoAttack?"""
 
-    lines: list[str]  # one line per comparison, "[holds]" or "[does NOT hold]" first
-    holds: bool  # SPROUT above both baselines under AutoAttack
+    claims: list[Claim]  # SPROUT against each rival under PGD-k and AutoAttack, then the gap claim
+
+    @property
+    def answer(self) -> str:
+        """The joint verdict of SPROUT above both rivals under AutoAttack."""
+        return joint_verdict([c.verdict for c in self.claims if c.attack == "AutoAttack"])
+
+    def text(self) -> str:
+        """The answer and every claim, as lines for the page."""
+        return (f"SPROUT's advantage over Adv Train and TRADES under AutoAttack: {self.answer}.\n"
+                + claim_lines(self.claims))
 
 
-def verdict(table: pd.DataFrame) -> Verdict:
-    """The page's answer, read off :func:`autoattack_table`: SPROUT against Adv Train and TRADES
-    under PGD-k and under AutoAttack, and SPROUT's PGD − AutoAttack gap beside Adv Train's."""
-    row = table.set_index("method")
-    lines, above = [], []
+def verdict(box: WhiteBox, settings: SproutSettings) -> Verdict:
+    """The page's answer, on the images of ``box`` (the runs of :func:`autoattack_table`): SPROUT
+    against Adv Train and TRADES under PGD-k and under AutoAttack at eps = 0.03, and SPROUT's PGD −
+    AutoAttack gap beside Adv Train's, each paired over the test images with a bootstrap interval."""
+    claims = []
     for rival in ("Adv Train", "TRADES"):
-        for column, attack in (("pgd", "PGD"), ("autoattack", "AutoAttack")):
-            ours, theirs = row.loc["SPROUT", column], row.loc[rival, column]
-            holds = bool(ours > theirs)
-            if column == "autoattack":
-                above.append(holds)
-            lines.append(f"[{'holds' if holds else 'does NOT hold'}] SPROUT above {rival} under {attack}: "
-                         f"{ours:.3f} vs {theirs:.3f}")
-    gap, at_gap = row.loc["SPROUT", "gap"], row.loc["Adv Train", "gap"]
-    lines.append(f"[{'holds' if gap <= at_gap + 0.02 else 'does NOT hold'}] SPROUT's PGD − AutoAttack gap is "
-                 f"no larger than Adv Train's (+0.02): {gap:.3f} vs {at_gap:.3f}")
-    return Verdict(lines, all(above))
+        for attack, spec in (("PGD", settings.pgd(EPS)), ("AutoAttack", settings.autoattack)):
+            ours, theirs = box.robust_examples("SPROUT", spec), box.robust_examples(rival, spec)
+            claims.append(judged(f"SPROUT is more robust than {rival}", paired_effect(ours, theirs),
+                                 f"SPROUT {ours.mean():.3f} vs {rival} {theirs.mean():.3f}", attack=attack,
+                                 item="Figure 5.2"))
+
+    def gap(name: str) -> np.ndarray:  # per image: robust to PGD but not to AutoAttack (−1: the reverse)
+        return (box.robust_examples(name, settings.pgd(EPS)).astype(float)
+                - box.robust_examples(name, settings.autoattack).astype(float))
+
+    sprout, adv = gap("SPROUT"), gap("Adv Train")
+    claims.append(judged(f"SPROUT's PGD − AutoAttack gap is no larger than Adv Train's (+{GAP_SLACK:g})",
+                         paired_effect(adv, sprout), f"gap SPROUT {sprout.mean():.3f} vs Adv Train {adv.mean():.3f}",
+                         margin=-GAP_SLACK, item="Figure 5.2", strict=False))
+    return Verdict(claims)
 
 
 def table_5_7(box: WhiteBox, settings: SproutSettings, profile: str) -> pd.DataFrame:

@@ -7,14 +7,14 @@ with :class:`~advrobust.training.StartFrom`. AdvProp and RobMask models have two
 :class:`Branch` fixes one of them (AdvProp's main or auxiliary BN, RobMask's u_0 or u_1) for every
 forward, attacks included, so Table 6.5 evaluates and labels both. Every table comes back beside
 the thesis's numbers (``data/thesis/table_6_*.csv``); the claims come back as
-``[holds]`` / ``[does NOT hold]`` / ``[inconclusive]`` lines.
+:class:`~.claims.Claim` s with a bootstrap interval: over the test images (paired, every model
+sees the same ones), over the seeds (Table 6.3) or over the first BN's channels (Figure 6.1).
 """
 from __future__ import annotations
 
 import math
-
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..attacks.spec import AttackSpec
 from ..data import TensorData, load_dataset
 from ..data.loading import load_if_present
 from ..defenses.base import class_count
@@ -30,10 +31,13 @@ from ..norms import interpolate_norms, norm_mode
 from ..profiles.masking import COLUMNS, DRAMATIC, EPS, MaskingSettings
 from ..tables import beside_thesis, thesis_table
 from ..training import trained_model
+from .bootstrap import bootstrap_effect
 from .ch5_sprout import WhiteBox
-from .claims import Claim, status
+from .claims import Claim, Part, joint_claim, judged, paired_effect, seed_effect
 
 DECIMALS = 4
+GAMMA = "rescaling γ"  # Figure 6.1's claim: this quantity of the first BN changes most
+AT_ROW = "Adv. training | BN"  # Table 6.5's baseline in robustness_box
 STANDARD, ADV = "Standard training", "Adv. training"
 STANDARD_FT, ADV_FT = f"{STANDARD} + adv. BN fine-tuning", f"{ADV} + std. BN fine-tuning"
 # Table 6.2's blocks: (name, first model (p = 1), second model (p = 0)), the thesis's order.
@@ -86,6 +90,12 @@ def accuracy_pair(box: WhiteBox, name: str, settings: MaskingSettings) -> dict[s
     return {"clean": box.clean(name), "robust": box.robust(name, settings.pgd(EPS))}
 
 
+def accuracy_examples(box: WhiteBox, name: str, settings: MaskingSettings) -> dict[str, np.ndarray]:
+    """Which test images model ``name`` classifies correctly ("clean") and keeps under PGD-k at
+    ε = 8/255 ("robust"): the per-image outcomes behind :func:`accuracy_pair`."""
+    return {"clean": box.correct(name), "robust": box.robust_examples(name, settings.pgd(EPS))}
+
+
 def table_6_1(box: WhiteBox, settings: MaskingSettings, profile: str) -> pd.DataFrame:
     """Table 6.1: clean and PGD-k accuracy (ε = 8/255) of the four models, beside the thesis."""
     ours = pd.DataFrame([{"method": name, **accuracy_pair(box, name, settings)}
@@ -132,6 +142,12 @@ def output_effects(first: _BatchNorm, second: _BatchNorm) -> pd.Series:
     |γ Δμ| / √(σ² + ϵ), σ² by |γ| · |√((σ² + ϵ)/(σ′² + ϵ)) − 1| (x̂ rescaled). This is the measure
     Figure 6.1's "γ changes most" is judged by; :func:`relative_changes` is the scale-dependent one.
     """
+    effects = {name: float(np.sqrt(np.mean(change**2))) for name, change in output_changes(first, second).items()}
+    return pd.Series(effects, name="output change (RMS)").sort_values(ascending=False)
+
+
+def output_changes(first: _BatchNorm, second: _BatchNorm) -> dict[str, np.ndarray]:
+    """Per quantity of :func:`output_effects`, the change in the BN output it causes, per channel."""
     assert first.running_mean is not None and first.running_var is not None
     assert second.running_mean is not None and second.running_var is not None
     std, std_after = (first.running_var + first.eps).sqrt(), (second.running_var + second.eps).sqrt()
@@ -142,8 +158,7 @@ def output_effects(first: _BatchNorm, second: _BatchNorm) -> pd.Series:
         "rescaling γ": second.weight.detach() - gamma,
         "rescaling β": (second.bias - first.bias).detach(),
     }
-    effects = {name: float(change.pow(2).mean().sqrt()) for name, change in per_channel.items()}
-    return pd.Series(effects, name="output change (RMS)").sort_values(ascending=False)
+    return {name: change.detach().double().cpu().numpy() for name, change in per_channel.items()}
 
 
 def first_feature_maps(model: nn.Module, x: Tensor) -> Tensor:
@@ -173,17 +188,26 @@ def channel_changes(before: Tensor, after: Tensor, dramatic: float = DRAMATIC) -
                          "kind": kind})
 
 
-def interpolation(models: Mapping[str, nn.Module], data: TensorData, settings: MaskingSettings) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Interpolation:
+    """Table 6.2's measurements, and which test images each interpolated model kept."""
+
+    table: pd.DataFrame  # block, p, clean, robust
+    examples: dict[tuple[str, float], dict[str, np.ndarray]]  # (block, p) -> "clean"/"robust" -> (N,) bool
+
+
+def interpolation(models: Mapping[str, nn.Module], data: TensorData, settings: MaskingSettings) -> Interpolation:
     """Table 6.2's measurements: per block and p, clean and PGD-k accuracy of the model whose every
     BN has γ̂ = pγ + (1 − p)γ′, β̂ and the running statistics likewise
     (:func:`~advrobust.norms.interpolate_norms`; the first model's other weights), so p = 1 and
     p = 0 are Table 6.1's two models."""
-    rows = []
+    rows, examples = [], {}
     for block, first, second in BLOCKS:
         for p in settings.p_grid:
             box = WhiteBox({"mixed": interpolate_norms(models[first], models[second], p).eval()}, data)
             rows.append({"block": block, "p": p, **accuracy_pair(box, "mixed", settings)})
-    return pd.DataFrame(rows)
+            examples[(block, p)] = accuracy_examples(box, "mixed", settings)
+    return Interpolation(pd.DataFrame(rows), examples)
 
 
 def table_6_2(ours: pd.DataFrame, profile: str) -> pd.DataFrame:
@@ -195,40 +219,86 @@ def table_6_2(ours: pd.DataFrame, profile: str) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ §6.2's claims
 
 
-def masking_claims(table_6_1_ours: pd.DataFrame, interpolated: pd.DataFrame, effects: pd.Series,
-                   relative: pd.Series, tolerance: float = 0.0) -> list[Claim]:
-    """§6.2's claims read off our Table 6.1 (index: method; columns clean, robust), Table 6.2's
-    measurements (:func:`interpolation`) and Figure 6.1's first BN: "γ changes most" is judged by
-    :func:`output_effects`, and reported by :func:`relative_changes` too. "Monotone" allows
-    ``tolerance`` (e.g. one test image) against the trend."""
-    t = table_6_1_ours
-    claims = [
-        Claim("adversarial BN-only fine-tuning of the standard model trades clean for robust accuracy",
-              status(bool(t.loc[STANDARD_FT, "robust"] > t.loc[STANDARD, "robust"]
-                           and t.loc[STANDARD_FT, "clean"] < t.loc[STANDARD, "clean"])),
-              f"clean {t.loc[STANDARD, 'clean']:.3f} → {t.loc[STANDARD_FT, 'clean']:.3f}, "
-              f"robust {t.loc[STANDARD, 'robust']:.3f} → {t.loc[STANDARD_FT, 'robust']:.3f}"),
-        Claim("standard BN-only fine-tuning of the AT model trades robust for clean accuracy",
-              status(bool(t.loc[ADV_FT, "clean"] > t.loc[ADV, "clean"]
-                           and t.loc[ADV_FT, "robust"] < t.loc[ADV, "robust"])),
-              f"clean {t.loc[ADV, 'clean']:.3f} → {t.loc[ADV_FT, 'clean']:.3f}, "
-              f"robust {t.loc[ADV, 'robust']:.3f} → {t.loc[ADV_FT, 'robust']:.3f}"),
-    ]
-    for block, frame in interpolated.groupby("block", sort=False):
-        ordered = frame.sort_values("p", ascending=False)  # p = 1 (first model) → 0 (second)
+def masking_claims(box: WhiteBox, interpolated: Interpolation, settings: MaskingSettings) -> list[Claim]:
+    """§6.2's claims on the four models of ``box`` (Table 6.1), the interpolations (Table 6.2) and
+    the first BN of the AT model before and after standard fine-tuning (Figure 6.1): the first two
+    paired over the test images, the last over the BN's channels. "Monotone" allows one test image
+    against the trend per step."""
+    examples = {name: accuracy_examples(box, name, settings) for name in (STANDARD, STANDARD_FT, ADV, ADV_FT)}
+    first, second = first_norm(box.models[ADV]), first_norm(box.models[ADV_FT])
+    statistics = first_norm_statistics({ADV: box.models[ADV], ADV_FT: box.models[ADV_FT]})
+    return [*finetune_claims(examples), *monotone_claims(interpolated, tolerance=1 / len(box.data.y)),
+            output_change_claim(first, second), relative_change_claim(statistics, ADV, ADV_FT)]
+
+
+def finetune_claims(examples: Mapping[str, Mapping[str, np.ndarray]]) -> list[Claim]:
+    """Table 6.1's trade-offs, paired over the test images: adversarial BN fine-tuning raises the
+    standard model's robust accuracy and lowers its clean accuracy; standard BN fine-tuning does
+    the reverse to the AT model."""
+    def trade(claim: str, before: str, after: str, gains: str, loses: str) -> Claim:
+        b, a = examples[before], examples[after]
+        return joint_claim(claim, [Part(f"{gains}: after − before", paired_effect(a[gains], b[gains])),
+                                   Part(f"{loses}: before − after", paired_effect(b[loses], a[loses]))],
+                           f"clean {b['clean'].mean():.3f} → {a['clean'].mean():.3f}, "
+                           f"robust {b['robust'].mean():.3f} → {a['robust'].mean():.3f}", attack="PGD",
+                           item="Table 6.1")
+    return [trade("adversarial BN-only fine-tuning of the standard model trades clean for robust accuracy",
+                  STANDARD, STANDARD_FT, "robust", "clean"),
+            trade("standard BN-only fine-tuning of the AT model trades robust for clean accuracy",
+                  ADV, ADV_FT, "clean", "robust")]
+
+
+def monotone_claims(interpolated: Interpolation, tolerance: float = 0.0) -> list[Claim]:
+    """Table 6.2's claim per block and column: accuracy moves one way as p goes from 1 to 0 (the
+    way of its end points), every step paired over the test images and allowed ``tolerance``
+    against the trend."""
+    claims = []
+    for block in dict.fromkeys(b for b, _ in interpolated.examples):
+        grid = sorted((p for b, p in interpolated.examples if b == block), reverse=True)  # p = 1 → 0
         for column in ("clean", "robust"):
-            values = ordered[column].to_numpy()
-            steps = np.diff(values)
-            up = bool((steps >= -tolerance).all())
-            down = bool((steps <= tolerance).all())
-            claims.append(Claim(f"Table 6.2 ({block}): {column} accuracy is monotone in p", status(up or down),
-                                " → ".join(f"{v:.3f}" for v in values)))
-    for measure, changes in (("change it causes in the BN output", effects),
-                             ("relative L2 change, scale-dependent", relative)):
-        claims.append(Claim(f"Figure 6.1: γ changes most among μ, σ², γ, β of the first BN ({measure})",
-                            status(str(changes.index[0]) == "rescaling γ"),
-                            ", ".join(f"{name} {value:.3f}" for name, value in changes.items())))
+            values = [interpolated.examples[(block, p)][column] for p in grid]
+            rising = values[-1].mean() >= values[0].mean()
+            parts = [Part(f"p {p:g} → {q:g}", paired_effect(after, before) if rising else paired_effect(before, after),
+                          margin=-tolerance)
+                     for p, q, before, after in zip(grid, grid[1:], values, values[1:])]
+            claims.append(joint_claim(f"Table 6.2 ({block}): {column} accuracy is monotone in p", parts,
+                                      " → ".join(f"{v.mean():.3f}" for v in values)
+                                      + f" ({'rising' if rising else 'falling'} as p goes to 0)",
+                                      attack="PGD" if column == "robust" else None, item="Table 6.2"))
     return claims
+
+
+def output_change_claim(first: _BatchNorm, second: _BatchNorm) -> Claim:
+    """Figure 6.1's claim by :func:`output_effects`: γ's RMS output change exceeds that of μ, σ² and
+    β, resampled over the channels."""
+    changes = output_changes(first, second)
+
+    def lead(rows: np.ndarray) -> np.ndarray:
+        rms = {name: np.sqrt(np.mean(change[rows] ** 2, axis=1)) for name, change in changes.items()}
+        return np.asarray(rms[GAMMA] - np.max([v for k, v in rms.items() if k != GAMMA], axis=0))
+
+    effects = output_effects(first, second)
+    return judged("Figure 6.1: γ changes most among μ, σ², γ, β of the first BN (change it causes in the BN output)",
+                  bootstrap_effect(lead, len(changes[GAMMA]), over="channels"),
+                  ", ".join(f"{name} {value:.3f}" for name, value in effects.items()), item="Figure 6.1")
+
+
+def relative_change_claim(statistics: pd.DataFrame, first: str, second: str) -> Claim:
+    """Figure 6.1's claim by :func:`relative_changes` (scale-dependent): γ's relative change exceeds
+    the others', resampled over the channels."""
+    wide = statistics.pivot_table(index=["parameter", "channel"], columns="model", values="value")
+    values = {parameter: (frame[first].to_numpy(), frame[second].to_numpy())
+              for parameter, frame in wide.groupby(level="parameter")}
+
+    def lead(rows: np.ndarray) -> np.ndarray:
+        relative = {name: np.linalg.norm(b[rows] - a[rows], axis=1) / np.maximum(np.linalg.norm(a[rows], axis=1), 1e-12)
+                    for name, (a, b) in values.items()}
+        return np.asarray(relative[GAMMA] - np.max([v for k, v in relative.items() if k != GAMMA], axis=0))
+
+    changes = relative_changes(statistics, first, second)
+    return judged("Figure 6.1: γ changes most among μ, σ², γ, β of the first BN (relative L2 change, scale-dependent)",
+                  bootstrap_effect(lead, len(values[GAMMA][0]), over="channels"),
+                  ", ".join(f"{name} {value:.3f}" for name, value in changes.items()), item="Figure 6.1")
 
 
 # ------------------------------------------------------------------------------ Table 6.3
@@ -277,24 +347,19 @@ def seed_summary(runs: pd.DataFrame) -> pd.DataFrame:
                          "seeds": grouped.count()}).reset_index()
 
 
-def compare(summary: pd.DataFrame, better: str, worse: str, architecture: str, dataset: str,
-            epochs: int) -> Claim:
-    """Is ``better``'s mean accuracy above ``worse``'s in one Table 6.3 cell? "inconclusive" when
-    the difference is within the larger of the two seed spreads (max − min over seeds), or when a
-    single seed gives no spread."""
-    cell = summary[(summary["architecture"] == architecture) & (summary["dataset"] == dataset)
-                   & (summary["epochs"] == epochs)].set_index("method")
-    a, b = cell.loc[better], cell.loc[worse]
-    difference = float(a["accuracy"] - b["accuracy"])
-    spread = float(max(a["spread"], b["spread"]))
+def compare(runs: pd.DataFrame, better: str, worse: str, architecture: str, dataset: str, epochs: int) -> Claim:
+    """Is ``better``'s accuracy above ``worse``'s in one Table 6.3 cell? The mean difference over
+    the seeds both were trained with (:func:`generalization_runs`, one row per seed), with a
+    bootstrap interval over those seeds; one seed gives no interval ("inconclusive")."""
+    cell = runs[(runs["architecture"] == architecture) & (runs["dataset"] == dataset) & (runs["epochs"] == epochs)]
+    by_seed = cell.pivot_table(index="seed", columns="method", values="accuracy")
     label = f"{better} above {worse} ({architecture}, {dataset}, {epochs} epochs)"
-    measured = (f"{a['accuracy']:.3f} vs {b['accuracy']:.3f}, difference {difference:+.3f}, "
-                f"seed spread {spread:.3f} over {int(min(a['seeds'], b['seeds']))} seed(s)")
-    if np.isnan(difference):
-        return Claim(label, "inconclusive", "not run (data absent)")
-    if min(a["seeds"], b["seeds"]) < 2 or abs(difference) <= spread:
-        return Claim(label, "inconclusive", measured)
-    return Claim(label, status(difference > 0), measured)
+    if by_seed.empty or not {better, worse} <= set(by_seed.columns):
+        return Claim(label, "inconclusive", "not run (data absent)", item="Table 6.3")
+    pairs = by_seed[[better, worse]].dropna()
+    effect = seed_effect(pairs[better].to_numpy(), pairs[worse].to_numpy())
+    return judged(label, effect, f"{pairs[better].mean():.3f} vs {pairs[worse].mean():.3f} over seeds "
+                  f"{list(pairs.index)}, difference {effect}", item="Table 6.3")
 
 
 def table_6_3(summary: pd.DataFrame, profile: str) -> pd.DataFrame:
@@ -309,14 +374,15 @@ def table_6_3(summary: pd.DataFrame, profile: str) -> pd.DataFrame:
     return shown.reindex(columns=pd.MultiIndex.from_tuples(order)).round(DECIMALS)
 
 
-def generalization_claims(summary: pd.DataFrame, settings: MaskingSettings) -> list[Claim]:
-    """Table 6.3's claims for every cell run: RobMask above BN and AdvProp, AdvProp above BN."""
+def generalization_claims(runs: pd.DataFrame, settings: MaskingSettings) -> list[Claim]:
+    """Table 6.3's claims for every cell of :func:`generalization_runs`: RobMask above BN and
+    AdvProp, AdvProp above BN, over the seeds."""
     claims = []
     for arch, _ in settings.architectures:
         for dataset in settings.datasets:
             for epochs in settings.epochs:
                 for better, worse in (("RobMask", "BN"), ("RobMask", "AdvProp"), ("AdvProp", "BN")):
-                    claims.append(compare(summary, better, worse, arch, dataset, epochs))
+                    claims.append(compare(runs, better, worse, arch, dataset, epochs))
     return claims
 
 
@@ -337,16 +403,21 @@ def robustness_models(settings: MaskingSettings, device: torch.device | str) -> 
             for method, branch, routing in BRANCHES}
 
 
-def table_6_5(models: Mapping[tuple[str, str], nn.Module], data: TensorData, settings: MaskingSettings,
-              profile: str) -> pd.DataFrame:
+def robustness_box(models: Mapping[tuple[str, str], nn.Module], data: TensorData) -> WhiteBox:
+    """Table 6.5's models on ``data``, named ``"method | branch"``; Table 6.5 and its claims share
+    its runs."""
+    return WhiteBox({f"{m} | {b}": model for (m, b), model in models.items()}, data)
+
+
+def table_6_5(box: WhiteBox, settings: MaskingSettings, profile: str) -> pd.DataFrame:
     """Table 6.5: PGD-k (step ε/5, random start) and AutoAttack accuracy at each ε of
-    ``settings.eps_levels`` (ε = 0: clean accuracy) for every (method, branch), beside the thesis's
-    rows (source "thesis"). Index (method, attack, source), columns ε in units of 1/255; NaN where the
-    profile runs no AutoAttack (``settings.autoattack_levels``)."""
-    box = WhiteBox({f"{m} | {b}": model for (m, b), model in models.items()}, data)
+    ``settings.eps_levels`` (ε = 0: clean accuracy) for every (method, branch) of
+    :func:`robustness_box`, beside the thesis's rows (source "thesis"). Index (method, attack,
+    source), columns ε in units of 1/255; NaN where the profile runs no AutoAttack
+    (``settings.autoattack_levels``)."""
     rows = []
-    for (method, branch) in models:
-        name = f"{method} | {branch}"
+    for name in box.models:
+        method, branch = name.split(" | ", 1)
         for eps in settings.eps_levels:
             label = round(eps * 255)
             clean = box.clean(name)
@@ -363,24 +434,46 @@ def table_6_5(models: Mapping[tuple[str, str], nn.Module], data: TensorData, set
     return shown.round(DECIMALS)
 
 
-def robustness_claims(table: pd.DataFrame, profile: str) -> list[Claim]:
-    """Table 6.5's claims on our rows: the clean branch of AdvProp and RobMask (main BN, u_0) above
-    AT in clean accuracy; AT the most robust of every row at ε_max under AutoAttack."""
-    ours = table[table.index.get_level_values("source").str.startswith(f"ours ({profile})")]
-    clean = ours.xs("PGD", level="attack")[0]
-    auto = ours.xs("AutoAttack", level="attack")[8]
-    at_clean = float(clean.xs("Adv. training", level="method").iloc[0])
+def robustness_claims(box: WhiteBox, settings: MaskingSettings) -> list[Claim]:
+    """Table 6.5's claims on the runs of :func:`robustness_box` (its table's runs, reused): see
+    :func:`rank_claims`; at ε_max = 8/255 under PGD-k and, where the profile runs it there,
+    AutoAttack."""
+    eps = max(settings.eps_levels)
+    attacks: dict[str, AttackSpec] = {"PGD": settings.pgd(eps)}
+    if settings.runs_autoattack(eps):
+        attacks["AutoAttack"] = settings.autoattack.replace(eps=eps)
+    examples = {name: {"clean": box.correct(name),
+                       **{attack: box.robust_examples(name, spec) for attack, spec in attacks.items()}}
+                for name in box.models}
+    return rank_claims(examples)
+
+
+def rank_claims(examples: Mapping[str, Mapping[str, np.ndarray]]) -> list[Claim]:
+    """Table 6.5's claims, paired over the test images (``examples[row]["clean"]`` and one array per
+    attack): the clean branch of AdvProp and RobMask (main BN, u_0) above AT in clean accuracy; AT
+    more robust than every other row at ε_max, under each attack."""
+    at = examples[AT_ROW]
     claims = []
-    for method, branch in (("AdvProp", "main BN"), ("RobMask", "u_0 (p = 0)")):
-        value = float(clean.loc[(method, f"ours ({profile}): {branch}")])
-        claims.append(Claim(f"{method} ({branch}) has higher clean accuracy than AT", status(value > at_clean),
-                            f"{value:.3f} vs {at_clean:.3f}"))
-    at_auto = float(auto.xs("Adv. training", level="method").iloc[0])
-    others = {f"{m} ({s.split(': ', 1)[1]})": float(v) for (m, s), v in auto.items() if m != "Adv. training"}
-    claims.append(Claim("AT is the most robust at ε_max = 8/255 (AutoAttack)",
-                        status(all(at_auto >= v for v in others.values())),
-                        f"AT {at_auto:.3f}; " + ", ".join(f"{k} {v:.3f}" for k, v in others.items())))
+    for name in ("AdvProp | main BN", "RobMask | u_0 (p = 0)"):
+        method, branch = name.split(" | ")
+        ours = examples[name]["clean"]
+        claims.append(judged(f"{method} ({branch}) has higher clean accuracy than AT", paired_effect(ours, at["clean"]),
+                             f"{ours.mean():.3f} vs {at['clean'].mean():.3f}", item="Table 6.5"))
+    for attack in (a for a in ("PGD", "AutoAttack") if a in at):
+        others = {name: row[attack] for name, row in examples.items() if name != AT_ROW}
+        parts = [Part(f"AT − {_row_label(name)}", paired_effect(at[attack], robust))
+                 for name, robust in others.items()]
+        claims.append(joint_claim("AT is the most robust at ε_max = 8/255", parts,
+                                  f"AT {at[attack].mean():.3f}; " + ", ".join(
+                                      f"{_row_label(name)} {robust.mean():.3f}" for name, robust in others.items()),
+                                  attack=attack, item="Table 6.5"))
     return claims
+
+
+def _row_label(name: str) -> str:
+    """"RobMask | u_1 (p = 1)" -> "RobMask (u_1 (p = 1))"."""
+    method, branch = name.split(" | ", 1)
+    return f"{method} ({branch})"
 
 
 # ------------------------------------------------------------------------------ Table 6.6

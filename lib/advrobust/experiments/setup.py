@@ -8,7 +8,7 @@ import torch
 
 from ..plotting.style import use_book_style
 from ..profiles.base import check_profile
-from ..report import Results
+from .report import Results
 from ..runtime import device_name, resolve_device, seed_everything
 
 
@@ -28,7 +28,7 @@ class Chapter:
 
 def setup_chapter(profile: str, device: str = "auto", seed: int = 0, results_dir: str | Path = "results") -> Chapter:
     """Check the profile, resolve the device, seed everything, set the book's figure style, and open
-    the chapter's :class:`~advrobust.report.Results` in ``results_dir``."""
+    the chapter's :class:`~advrobust.experiments.report.Results` in ``results_dir``."""
     profile = check_profile(profile)
     resolved = resolve_device(device)
     seed_everything(seed)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import AdvRobustError, ConfigError, require
 from .layout import BookLayout
+from .scorecard import write_scorecard
 from .status import write_status
 
 BUILD_FLAGS = ("-W", "-n", "--keep-going")
@@ -29,12 +30,13 @@ class BookBuildFailed(AdvRobustError):
 
 
 def build_book(root: str | Path = ".") -> Path:
-    """Refresh the status page, build the HTML and return the path of its ``index.html``."""
+    """Refresh the status and scorecard pages, build the HTML and return the path of its ``index.html``."""
     layout = BookLayout.at(root)
     for path in (layout.config, layout.toc):
         require(path.is_file(), f"{path} is missing: {layout.root} is not a book root")
     _require_successful_runs(layout)
     write_status(layout.root)
+    write_scorecard(layout.root)
     _drop_doctrees_if_toc_changed(layout)
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     require(jupyter_book.is_file(), f"{jupyter_book} not found: install the package's dependencies (make env)")

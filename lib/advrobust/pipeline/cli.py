@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from .book import build_book
 from .execute import run_chapters
+from .scorecard import write_scorecard
 from .status import write_status
 
 
@@ -24,7 +25,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--only", nargs="+", default=[], metavar="STEM", help="run only these chapters")
     run.add_argument("--force", action="store_true", help="execute even if nothing changed")
     build = commands.add_parser("build", help="build the HTML book (jupyter-book build -W -n --keep-going)")
-    status = commands.add_parser("status", help="rewrite book/status.md from the provenance records")
+    status = commands.add_parser("status", help="rewrite book/status.md and book/scorecard.md from the results")
     for command in (run, build, status):
         command.add_argument("--root", default=".", help="the book root (default: the current directory)")
     return cli
@@ -46,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"book built: open file://{index}")
     else:
         print(f"status page written: {write_status(args.root)}")
+        print(f"scorecard written: {write_scorecard(args.root)}")
     return 0
 
 

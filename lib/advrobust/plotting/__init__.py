@@ -1,6 +1,6 @@
 """The book's figures, one module per kind (each chapter imports the module it needs):
 
-* :mod:`.style`: the style and the profile stamp (applied by :class:`advrobust.report.Results`);
+* :mod:`.style`: the style and the profile stamp (applied by :class:`advrobust.experiments.report.Results`);
 * :mod:`.images`: adversarial examples and image grids;
 * :mod:`.curves`: robust accuracy against eps, distortion histograms, curves against queries;
 * :mod:`.hard_label_2d`: Figures 2.1-2.4, the hard-label objective on 2-D classifiers;

@@ -1,4 +1,4 @@
-"""The book's figure style and the profile stamp that :class:`advrobust.report.Results` puts on
+"""The book's figure style and the profile stamp that :class:`advrobust.experiments.report.Results` puts on
 every figure it saves."""
 from __future__ import annotations
 

@@ -5,7 +5,7 @@
   list (:func:`robust_accuracy`), distortion statistics and accuracy-versus-eps curves;
 * :class:`AutoAttack` (registered as attack ``"autoattack"``): a column added to Table 4.2;
 * :func:`defense_report` and :class:`WithinBudget`: Table 4.2's independent columns, DeepFool
-  read at the eps budget;
+  read at the eps budget (:func:`defense_columns`: also which examples each column kept);
 * :func:`craft_transfer_examples`, :func:`accuracy_on`, :func:`transfer_accuracy`: Table 4.4;
 * :func:`loss_landscape`: Figure 4.2;
 * :func:`gradient_masking_checks`: the sanity checks of Athalye et al. (2018);
@@ -28,7 +28,7 @@ from .accuracy import (
 )
 from .autoattack import AutoAttack
 from .budget_curve import BudgetCurve, accuracy_at_budgets, budget_curve, minimal_distances
-from .columns import WithinBudget, defense_report
+from .columns import WithinBudget, defense_columns, defense_report
 from .gradient_similarity import (
     gradient_cosine,
     gradient_similarity_table,
@@ -59,6 +59,7 @@ __all__ = [
     "WithinBudget",
     "accuracy_on",
     "craft_transfer_examples",
+    "defense_columns",
     "defense_report",
     "gradient_masking_checks",
     "loss_landscape",

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
@@ -123,6 +124,16 @@ class RobustReport:
     def robust_accuracy(self) -> float:
         """Accuracy after the last attack: the per-example worst case over the whole list."""
         return list(self.accuracy.values())[-1]
+
+    @property
+    def correct(self) -> np.ndarray:
+        """(N,) bool: classified correctly without attack (the examples a paired claim compares)."""
+        return np.array([stage != CLEAN for stage in self.broken_by], dtype=bool)
+
+    @property
+    def robust(self) -> np.ndarray:
+        """(N,) bool: still classified correctly after every attack."""
+        return np.array([stage is None for stage in self.broken_by], dtype=bool)
 
     def table(self) -> pd.DataFrame:
         """One row per stage: stage, accuracy, examples broken at that stage, max L2 and L∞."""

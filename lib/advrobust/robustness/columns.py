@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ..attacks.base import Attack, BudgetedAttack, rows
 from ..attacks.threat import L2Ball, LinfBall, ThreatModel
 from ..errors import require
-from .accuracy import CLEAN, clean_accuracy, robust_accuracy
+from .accuracy import CLEAN, clean_accuracy, predict, robust_accuracy
 
 
 class WithinBudget(BudgetedAttack):
@@ -62,12 +63,28 @@ def defense_report(
     an attack are its own worst case; columns are not combined). Each attack must have a budget:
     wrap a minimisation attack in :class:`WithinBudget`.
     """
+    return defense_columns(model, x, y, attacks, batch_size=batch_size)[0]
+
+
+def defense_columns(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    attacks: Mapping[str, BudgetedAttack],
+    *,
+    batch_size: int = 256,
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """:func:`defense_report`'s row and, per column, which examples stayed correct ((N,) bool:
+    ``"clean"``, correctly classified; an attack's column, robust to it), so that two models' columns
+    can be compared example by example."""
     for name, attack in attacks.items():
         require(
             isinstance(attack, BudgetedAttack),
             f"column {name!r} has no budget; wrap it: WithinBudget({type(attack).__name__}(...))",
         )
     row = {CLEAN: clean_accuracy(model, x, y, batch_size=batch_size)}
+    examples = {CLEAN: (predict(model, x, batch_size=batch_size) == y.to(x.device)).cpu().numpy()}
     for name, attack in attacks.items():
-        row[name] = robust_accuracy(model, x, y, {name: attack}, batch_size=batch_size).robust_accuracy
-    return row
+        report = robust_accuracy(model, x, y, {name: attack}, batch_size=batch_size)
+        row[name], examples[name] = report.robust_accuracy, report.robust
+    return row, examples
