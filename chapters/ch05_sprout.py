@@ -147,7 +147,7 @@ answer = ch5.verdict(box, settings)
 results.claims(answer.claims)
 
 # %% [markdown]
-# The lines above are the measured answer; the verdict at the end of the page restates it with
+# The claims table above is the measured answer; the verdict at the end of the page restates it with
 # the gradient-masking checks.
 #
 # **At `quick` SPROUT shows no robustness at all** (PGD accuracy near 0 at $\varepsilon = 0.03$,

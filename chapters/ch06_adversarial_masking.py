@@ -187,7 +187,7 @@ results.claims(ch6.masking_claims(box, interpolated, settings))
 
 # %% [markdown]
 # Short fine-tuning below `paper` moves the BN parameters less far than 100 epochs would. So at `quick`
-# the size of each move is smaller than the thesis's, and the lines above judge only its
+# the size of each move is smaller than the thesis's, and the claims table above judges only its
 # direction. `paper` runs the thesis's ResNet-18 recipe.
 
 # %% [markdown]
