@@ -1,0 +1,131 @@
+"""Running a plan: here, one unit after another, or as submitit jobs on this machine or a cluster.
+
+``run_here`` is what the chapters would do themselves, in plan order. ``run_jobs`` hands each unit
+to a submitit executor (``AutoExecutor(cluster="local")`` on one machine, ``"slurm"`` on a cluster)
+with the resources of its kind, at most ``jobs`` at a time, each unit submitted once the units it
+needs have finished. A job is :class:`UnitJob`, a submitit ``Checkpointable``: preempted or timed
+out, it is requeued and runs its unit again, which resumes from its checkpoint. A failed unit is
+reported with its log file and its error, and the units that need it are skipped; finished
+units stay in the cache, so running the plan again runs only what is left.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import submitit
+
+from ..errors import require
+from ..runtime import resolve_device
+from .plan import Plan
+from .unit import Resources, Unit
+
+EXECUTORS = ("local", "slurm")
+CACHED, DONE, FAILED, SKIPPED = "cached", "done", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one unit."""
+
+    unit: str
+    state: str  # CACHED (found done), DONE (run now), FAILED, SKIPPED (a unit it needs failed)
+    error: str = ""  # the error's last line, for FAILED; the failed need, for SKIPPED
+    log: Path | None = None  # the job's log file, for units run as jobs
+
+    def line(self) -> str:
+        """One line for the terminal."""
+        where = f" (log: {self.log})" if self.log is not None else ""
+        return f"{self.state:>7} {self.unit}" + (f": {self.error}" if self.error else "") + where
+
+
+class UnitJob(submitit.helpers.Checkpointable):
+    """One unit as a submitit job; requeued (by ``Checkpointable``), it runs the unit again."""
+
+    def __call__(self, unit: Unit, device: str, cache_dir: str | None) -> str:
+        if cache_dir is not None:
+            os.environ["ADVROBUST_CACHE"] = cache_dir
+        unit.run(resolve_device(device))
+        return unit.name
+
+
+def run_here(plan: Plan, device: str = "auto", cache_dir: Path | str | None = None) -> list[Outcome]:
+    """Run the plan's pending units in this process, in plan order."""
+    outcomes: dict[str, Outcome] = {}
+    for unit in plan.units:
+        blocked = _blocked_by(unit, outcomes)
+        if unit.done(cache_dir):
+            outcomes[unit.name] = Outcome(unit.name, CACHED)
+        elif blocked:
+            outcomes[unit.name] = Outcome(unit.name, SKIPPED, f"needs {blocked}, which failed")
+        else:
+            try:
+                unit.run(resolve_device(device))
+                outcomes[unit.name] = Outcome(unit.name, DONE)
+            except Exception as error:  # noqa: BLE001 - a failed unit is reported, the others run on
+                outcomes[unit.name] = Outcome(unit.name, FAILED, _last_line(error))
+    return list(outcomes.values())
+
+
+def executor(kind: str, folder: Path | str) -> submitit.AutoExecutor:
+    """A submitit executor of ``kind`` ("local" or "slurm") writing its logs to ``folder``."""
+    require(kind in EXECUTORS, f"unknown executor {kind!r}; use one of {', '.join(EXECUTORS)}")
+    return submitit.AutoExecutor(folder=folder, cluster=kind)
+
+
+def run_jobs(plan: Plan, jobs: submitit.AutoExecutor, resources: Mapping[str, Resources], parallel: int,
+             device: str = "auto", cache_dir: Path | str | None = None, poll_seconds: float = 0.5) -> list[Outcome]:
+    """Run the plan's pending units as jobs of ``jobs``, at most ``parallel`` at once (see the
+    module docstring). Returns every unit's outcome, in plan order."""
+    outcomes: dict[str, Outcome] = {u.name: Outcome(u.name, CACHED) for u in plan.units if u.done(cache_dir)}
+    waiting = [unit for unit in plan.units if unit.name not in outcomes]
+    running: dict[str, submitit.Job[str]] = {}
+    cache = None if cache_dir is None else str(cache_dir)
+    while waiting or running:
+        for unit in list(waiting):
+            blocked = _blocked_by(unit, outcomes)
+            if blocked:
+                outcomes[unit.name] = Outcome(unit.name, SKIPPED, f"needs {blocked}, which failed")
+                waiting.remove(unit)
+            elif len(running) < parallel and all(need in outcomes for need in unit.needs):
+                ask = resources[unit.kind]
+                jobs.update_parameters(name=unit.name, timeout_min=ask.minutes, gpus_per_node=ask.gpus,
+                                       cpus_per_task=ask.cpus)
+                running[unit.name] = jobs.submit(UnitJob(), unit, device, cache)
+                waiting.remove(unit)
+        finished = [name for name, job in running.items() if job.done()]
+        if not finished:
+            time.sleep(poll_seconds)
+        for name in finished:
+            outcomes[name] = _outcome(name, running.pop(name))
+    return [outcomes[unit.name] for unit in plan.units]
+
+
+def _outcome(name: str, job: submitit.Job[str]) -> Outcome:
+    try:
+        job.result()
+    except Exception as error:  # noqa: BLE001 - the job's own error, reported with its log
+        return Outcome(name, FAILED, _job_error(error), job.paths.stderr)
+    return Outcome(name, DONE, log=job.paths.stderr)
+
+
+def _blocked_by(unit: Unit, outcomes: Mapping[str, Outcome]) -> str:
+    """The first unit ``unit`` needs that failed or was skipped ("" when none)."""
+    return next((need for need in unit.needs if need in outcomes and outcomes[need].state in (FAILED, SKIPPED)), "")
+
+
+def _job_error(error: BaseException) -> str:
+    """The last line of the traceback a failed submitit job reports (submitit puts it between
+    two rules of dashes, followed by where the logs are)."""
+    lines = str(error).splitlines()
+    rules = [i for i, line in enumerate(lines) if line.startswith("-----")]
+    trace = [line for line in lines[rules[0] + 1 : rules[1]] if line.strip()] if len(rules) >= 2 else []
+    return trace[-1].strip() if trace else _last_line(error)
+
+
+def _last_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[-1] if text else type(error).__name__
