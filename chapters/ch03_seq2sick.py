@@ -177,7 +177,7 @@ results.table(ch3.attack_variants(bundle, attacked, settings), "attack_variants"
 # one-keyword sentences by how far their keyword starts from that: its best rank among the clean
 # input's logits over the decoded positions (0 is the top word). The thesis draws its keywords
 # from the output vocabulary of a far larger model; ours come from a frequency band (ranks
-# 100–2,000) of a small translator's vocabulary, and most of them start hundreds of ranks down.
+# 100–2,000) of a small translator's vocabulary, and most of them start tens or hundreds of ranks down.
 
 # %%
 results.table(ch3.keyword_reach(bundle, attacked, settings, runs[ch3.keyword_row(1)]), "keyword_reach", caption=(
@@ -266,16 +266,16 @@ for scale in (1.0, 0.1):
               f"iterations {lasso.queries.tolist()}")
 
 # %% [markdown] tags=["solution"]
-# At the author's $\eta = 2$, $\lambda_1$ changes nothing: one gradient step moves every word's
-# embedding farther than the threshold $\eta\lambda_1$ and past its neighbouring words (our
-# embedding space is smaller than the step, as the page's embedding-scale table shows), so at
-# `quick` the attack succeeds after two iterations having changed almost every word (about 10 of 12),
-# whatever $\lambda_1$. With $\eta$ a tenth, the group lasso works as the thesis intends: at `quick`,
-# $\lambda_1 = 0$ succeeds on all three sentences with 5 words changed, $\lambda_1 = 1$ on two of
-# them, and $\lambda_1 = 4$ zeroes every $\delta_i$ before it can reach another word, so nothing
-# succeeds within the iterations. $\lambda_1$ trades success against the size of the change, as $c$
-# does in C&W's loss, but only once the step is on the scale of the embedding space. (At `smoke`
-# the attack runs too few iterations to succeed at all.)
+# At the author's $\eta = 2$, $\lambda_1$ barely matters: one gradient step moves a word's
+# embedding several times farther than the threshold $\eta\lambda_1$ and past its neighbouring
+# words (the page's embedding-scale table measures both), so at `quick` the attack succeeds within
+# a few iterations having changed most of the words (6 to 8 of 12), whatever $\lambda_1$. With
+# $\eta$ a tenth, the group lasso works as the thesis intends: at `quick`, $\lambda_1 = 0$ and 1
+# succeed on two of the three sentences with about 3 words changed, and $\lambda_1 = 4$ zeroes
+# every $\delta_i$ before it can reach another word, so nothing succeeds within the iterations.
+# $\lambda_1$ trades success against the size of the change, as $c$ does in C&W's loss, but only
+# once the step is on the scale of the embedding space. (At `smoke` the attack runs too few
+# iterations to succeed at all.)
 
 # %% [markdown]
 # ### Exercise 2 (implement): the group-lasso proximal step

@@ -28,6 +28,13 @@ def test_a_constant_difference_has_a_zero_width_interval():
     assert verdict(effect) == "holds" and verdict(paired_effect([0.0, 1.0], [2.0, 3.0])) == "fails"
 
 
+def test_one_pair_gives_an_infinite_interval_and_no_verdict():
+    """Resampling one example repeats it: a zero-width interval would claim certainty from one."""
+    effect = paired_effect([0.9], [0.2])
+    assert effect.estimate == pytest.approx(0.7) and (effect.low, effect.high) == (-math.inf, math.inf)
+    assert verdict(effect) == "inconclusive"
+
+
 def test_all_equal_pairs_are_inconclusive_unless_the_claim_allows_equality():
     same = paired_effect([True, False, True], [True, False, True])  # booleans count as 0/1
     assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)

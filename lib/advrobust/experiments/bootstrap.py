@@ -75,13 +75,16 @@ def bootstrap_effect(
     ``statistic`` maps a (k, count) array of unit indices (each row one sample) to k values; the
     estimate is its value on the units as they are (the row 0, 1, ..., count − 1). Resamples whose
     statistic is NaN are left out. No unit, or a NaN estimate (e.g. inf − inf), gives a NaN effect:
-    no interval, so no verdict rests on it.
+    no interval, so no verdict rests on it. One unit gives an infinite interval (every resample
+    repeats it, which says nothing of the spread).
     """
     if count == 0:
         return Effect(math.nan, math.nan, math.nan, 0, over)
     estimate = float(statistic(np.arange(count)[None])[0])
     if math.isnan(estimate):
         return Effect(estimate, math.nan, math.nan, count, over)
+    if count == 1:
+        return Effect(estimate, -math.inf, math.inf, 1, over)
     values = np.asarray(statistic(resampled_rows(count, seed)), dtype=float)
     values = values[~np.isnan(values)]
     if values.size == 0:
@@ -127,10 +130,6 @@ def mean_effect(values: Sequence[float] | np.ndarray, over: str = "examples", se
 def seed_effect(first: Sequence[float] | np.ndarray, second: Sequence[float] | np.ndarray, seed: int = 0) -> Effect:
     """The mean difference of two methods trained with the same seeds (value i of each: seed i),
     resampled over the seeds. One seed gives no interval: it is infinite, so no claim rests on it."""
-    count = min(len(first), len(second))
-    if count < 2:
-        a, b = np.asarray(first, dtype=float)[:count], np.asarray(second, dtype=float)[:count]
-        return Effect(float(a.mean() - b.mean()) if count else math.nan, -math.inf, math.inf, count, "seeds")
     return paired_effect(first, second, over="seeds", seed=seed)
 
 

@@ -6,7 +6,7 @@
 first 380,000 of Rush et al.'s training files; the thesis does not say which), attacked on 1,000
 Gigaword test sentences and on all of DUC2003 (624) and DUC2004 (500). ``quick`` is a reduced
 summariser (words seen at least 3 times, embedding 128, hidden 256, one layer, 2 epochs of Adam at
-3e-3 on the first 50,000 pairs) attacked on 100 sentences of each set, so a reader who holds the
+8e-3 on the first 50,000 pairs) attacked on 100 sentences of each set, so a reader who holds the
 data gets a run of minutes on a CPU. ``smoke`` shrinks everything to seconds.
 
 The attack is Table 3.4's at the same profile (:mod:`.seq2sick`), since the thesis runs one attack
@@ -107,11 +107,11 @@ def _paper() -> SummarisationSettings:
 def _quick() -> SummarisationSettings:
     return _with_attack(
         "quick", train_pairs=50_000, min_freq=3, max_vocabulary=None,
-        # Adam at 3e-3, as the quick translator (1e-3 learns too slowly in so few epochs)
-        summariser=TextModelSize(embedding_dim=128, hidden_size=256, layers=1, epochs=2, lr=3e-3),
+        # Adam at 8e-3 for 2 epochs, the quick translator's setting (on Multi30k: BLEU 24.6; 3e-3: 11.1)
+        summariser=TextModelSize(embedding_dim=128, hidden_size=256, layers=1, epochs=2, lr=8e-3),
         language_model=TextModelSize(embedding_dim=128, hidden_size=256, layers=1, epochs=1),
         sentences=100,
-        note="words seen ≥ 3 times, 2 epochs of Adam at 3e-3, greedy decoding, 50 iterations per learning rate",
+        note="words seen ≥ 3 times, 2 epochs of Adam at 8e-3, greedy decoding, 50 iterations per learning rate",
     )
 
 
