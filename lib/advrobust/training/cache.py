@@ -6,6 +6,11 @@ run that starts from another run's weights) holds ``config.json`` (the config an
 for people), ``last.pt`` (the resumable state with the history and per-example defense state,
 rewritten every epoch) and ``final.pt`` (the weights). The cache
 directory is :func:`advrobust.runtime.cache_root`.
+
+The training data are held in memory (:func:`load_training_split`), or, for a streamed dataset
+(Restricted ImageNet, :mod:`advrobust.data.streamed`), read from disk while training. Under
+``torchrun`` (:mod:`advrobust.training.distributed`) every process trains its share and rank 0
+writes the files.
 """
 from __future__ import annotations
 
@@ -16,13 +21,25 @@ import torch
 from torch import Tensor, nn
 
 from ..data import load_dataset
+from ..data.streamed import is_streamed
 from ..defenses import Defense, Natural, State
 from ..defenses.base import class_count
 from ..errors import DataError, require
 from ..runtime import cache_root, resolve_device, seed_everything
-from .checkpoint import load_checkpoint, save_atomic
+from .checkpoint import load_checkpoint
 from .config import TrainConfig
-from .loop import LAST_CHECKPOINT, History, StartFrom, place_model, run_key, train
+from .loop import (
+    LAST_CHECKPOINT,
+    History,
+    StartFrom,
+    place_model,
+    run_key,
+    train,
+    train_on,
+)
+from .run_file import describe_run
+from .shard import save_from_main
+from .sources import streamed_training_split
 
 FINAL_WEIGHTS = "final.pt"
 
@@ -82,24 +99,28 @@ def trained_model(
     if not final.exists():
         if initial is not None:
             model.load_state_dict(initial.state_dict())
-        x, y = load_training_split(config, data_root, device)
-        require(
-            int(y.max()) < class_count(model),
-            f"dataset {config.dataset!r} has labels up to {int(y.max())}, "
-            f"but model {config.model!r} has {model.num_classes} classes",
-        )
-        directory.mkdir(parents=True, exist_ok=True)
-        described = config.to_dict()
-        if defense is not None:
-            described["defense"] = defense.to_dict()
-        if start_from is not None:
-            described["start_from"] = {**start_from.config.to_dict(),
-                                       "defense": (start_from.defense or Natural()).to_dict()}
-        (directory / "config.json").write_text(json.dumps(described, indent=2, sort_keys=True))
-        train(model, x, y, config, device, directory, defense=defense, progress=progress, start_from=start_from)
-        save_atomic(model.state_dict(), final)
+        if is_streamed(config.dataset):
+            _describe(directory, config, defense, start_from)
+            train_on(model, streamed_training_split(config, data_root), config, device, directory,
+                     defense=defense, progress=progress, start_from=start_from)
+        else:
+            x, y = load_training_split(config, data_root, device)
+            require(
+                int(y.max()) < class_count(model),
+                f"dataset {config.dataset!r} has labels up to {int(y.max())}, "
+                f"but model {config.model!r} has {model.num_classes} classes",
+            )
+            _describe(directory, config, defense, start_from)
+            train(model, x, y, config, device, directory, defense=defense, progress=progress, start_from=start_from)
+        save_from_main(model.state_dict(), final)
     model.load_state_dict(load_checkpoint(final, device))
     return place_model(model, device).eval()
+
+
+def _describe(directory: Path, config: TrainConfig, defense: Defense | None, start_from: StartFrom | None) -> None:
+    """Create the run ``directory`` with its ``config.json`` (:func:`describe_run`, for people)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(describe_run(config, defense, start_from), indent=2, sort_keys=True))
 
 
 def training_record(

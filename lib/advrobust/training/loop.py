@@ -8,8 +8,11 @@ their optimiser after every optimizer step of the model and saved with it, resum
 and seeds. Natural training (the default defense) is Eq. (5.4) with x~ = x, y~ = y and g = h =
 identity.
 
-One epoch = ``len(x) // batch_size`` batches (at least one) over a fresh permutation; the last
-incomplete batch is dropped, so every step sees ``batch_size`` examples. Each batch is replayed
+The examples come from a :class:`~advrobust.training.sources.BatchSource`: tensors in memory
+(:func:`train`, MNIST and CIFAR) or a dataset streamed from disk by DataLoader workers
+(:func:`train_on` with :class:`~advrobust.training.sources.Streamed`, ImageNet). One epoch =
+``N // batch_size`` batches (at least one) over a fresh permutation; the last incomplete batch is
+dropped, so every step sees ``batch_size`` examples. Each batch is replayed
 ``defense.replays`` times (1 but for Free AT), each replay one forward/backward pass and one step
 of every optimizer, so an epoch takes ``replays`` optimizer steps per batch and the schedules
 count those steps.
@@ -18,6 +21,13 @@ Reproducibility: epoch ``e`` draws all its randomness (shuffle order, augmentati
 anything random inside the defense: random starts, Dirichlet labels) from streams seeded with
 ``(config.seed, e)``. An interrupted run resumed from ``last.pt`` therefore continues exactly as
 the uninterrupted run, and the checkpoint needs no RNG state.
+
+Data parallelism: under ``torchrun`` (:mod:`advrobust.training.distributed`) each of W processes
+takes 1/W of every global batch of ``batch_size`` and DistributedDataParallel averages the
+gradients, so a step is one process's step on the same examples; :class:`~.shard.Shard` keeps the
+per-example state and the learned parameters identical on every rank, rank 0 writes the
+checkpoints, and a checkpoint resumes on any number of processes. The randomness of the model and
+the defense (dropout, random starts) is then drawn per rank, from ``(config.seed, e, rank)``.
 
 BN-only fine-tuning (thesis §6.2.1, Table 6.1): with ``config.trainable == "norm"`` the model's
 optimizer holds only its norm layers' parameters (:func:`advrobust.norms.norm_parameters`); every
@@ -52,9 +62,10 @@ from tqdm import tqdm
 from ..defenses import Defense, Natural, State
 from ..errors import ConfigError, require
 from ..norms import norm_parameters
-from .augment import random_crop_flip
-from .checkpoint import load_checkpoint, save_atomic
+from .checkpoint import load_checkpoint
 from .config import TrainConfig
+from .shard import Shard
+from .sources import BatchSource, Epoch, InMemory
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +122,7 @@ def train(
     start_from: StartFrom | None = None,
 ) -> History:
     """Train ``model`` in place with ``defense`` (default natural training) on inputs ``x``
-    (N, ...) (images (N, C, H, W) in [0, 1]) with labels ``y`` (N,).
+    (N, ...) (images (N, C, H, W) in [0, 1]) with labels ``y`` (N,), both moved to ``device``.
 
     With ``checkpoint_dir``, ``last.pt`` there is rewritten after every epoch (weights, optimizer,
     schedule, history and the defense's per-example state) and, if present at the start, training
@@ -122,25 +133,49 @@ def train(
     far: ``loss`` and ``accuracy`` on the training batches (on x~), ``lr`` at the epoch start,
     ``seconds``, and the defense's :meth:`~advrobust.defenses.Defense.summary` of its state.
     """
-    device = torch.device(device)
     require(
-        x.ndim >= 2 and len(x) == len(y) > 0 and (x.ndim == 4 or not config.augment),
-        f"need x (N, ...) and y (N,) (images (N, C, H, W) to augment), "
-        f"got {tuple(x.shape)} and {tuple(y.shape)}",
+        x.ndim >= 2 and len(x) == len(y) > 0,
+        f"need x (N, ...) and y (N,), got {tuple(x.shape)} and {tuple(y.shape)}",
     )
-    x, y = x.to(device), y.to(device)
+    return train_on(model, InMemory(x, y), config, device, checkpoint_dir, defense, progress,
+                    stop_after_epoch, start_from)
+
+
+def train_on(
+    model: nn.Module,
+    source: BatchSource,
+    config: TrainConfig,
+    device: torch.device | str,
+    checkpoint_dir: Path | None = None,
+    defense: Defense | None = None,
+    progress: bool | None = None,
+    stop_after_epoch: int | None = None,
+    start_from: StartFrom | None = None,
+) -> History:
+    """:func:`train` on the examples of ``source`` (in memory, or streamed from disk); on several
+    processes, each trains on its share of every global batch (see the module docstring)."""
+    device = torch.device(device)
+    shard = Shard.current()
+    require(len(source) > 0, "no training examples")
+    shape = source.example_shape
+    require(len(shape) == 3 or not config.augment,
+            f"config.augment crops images (C, H, W), but the examples have shape {shape}")
+    shard.check(config.batch_size, len(source))
+    source = source.to(device)
     model = place_model(model, device)
-    steps_per_epoch = max(1, len(x) // config.batch_size)
-    images_per_epoch = min(len(x), steps_per_epoch * config.batch_size)
+    steps_per_epoch = max(1, len(source) // config.batch_size)
+    images_per_epoch = min(len(source), steps_per_epoch * config.batch_size)
     defense = defense or Natural()
-    learned = defense.learned_parameters(model, device, (min(len(x), config.batch_size), *x.shape[1:]))
+    batch_shape = (min(len(source), config.batch_size), *shape)
+    learned = defense.learned_parameters(model, device, batch_shape)
+    shard.broadcast(learned.values())
     optimizer_steps = steps_per_epoch * defense.replays  # per epoch
     trainable = _trainable_parameters(model, config)
     steppers = [_Stepper.for_model(trainable, config, optimizer_steps)]
     if learned:
         steppers.append(_Stepper.for_defense(defense, learned, config.epochs * optimizer_steps))
     key = run_key(config, defense, start_from)
-    state = defense.initial_state(len(x), device)
+    state = defense.initial_state(len(source), device)
     history: History = {"loss": [], "accuracy": [], "lr": [], "seconds": []}
     checkpoint = checkpoint_dir / LAST_CHECKPOINT if checkpoint_dir is not None else None
     first_epoch = 0
@@ -151,81 +186,92 @@ def train(
         total=max(0, end - first_epoch) * steps_per_epoch,
         desc=f"train {config.model}",
         unit="batch",
-        disable=None if progress is None else not progress,
+        disable=True if not shard.main else None if progress is None else not progress,
     )
     with bar, _only_trainable(model, trainable):
+        run = _Run(shard.replicate(model), source, config, defense, state, learned, steppers, shard,
+                   steps_per_epoch, batch_shape, device)
         for epoch in range(first_epoch, end):
-            stats = _run_epoch(model, x, y, config, epoch, steps_per_epoch, defense, state, learned, steppers, bar)
+            stats = _run_epoch(run, epoch, bar)
             for name, value in {**stats, **defense.summary({**state, **learned})}.items():
                 history.setdefault(name, []).append(value)
-            logger.info(
-                "epoch %d/%d: loss %.4f, accuracy %.4f, %.0f images/s",
-                epoch + 1, config.epochs, stats["loss"], stats["accuracy"],
-                images_per_epoch / stats["seconds"],
-            )
+            if shard.main:
+                logger.info(
+                    "epoch %d/%d: loss %.4f, accuracy %.4f, %.0f images/s",
+                    epoch + 1, config.epochs, stats["loss"], stats["accuracy"],
+                    images_per_epoch / stats["seconds"],
+                )
             bar.set_postfix(loss=f"{stats['loss']:.3f}", acc=f"{stats['accuracy']:.3f}")
             if checkpoint is not None:
-                _save_resume_state(checkpoint, key, epoch + 1, model, steppers, history, state, learned)
+                _save_resume_state(checkpoint, key, epoch + 1, model, steppers, history, state, learned, shard)
     model.eval()
     return history
 
 
-def _run_epoch(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    config: TrainConfig,
-    epoch: int,
-    steps: int,
-    defense: Defense,
-    state: State,
-    learned: State,
-    steppers: list[_Stepper],
-    bar: tqdm,
-) -> dict[str, float]:
-    """One pass over a fresh permutation, each batch replayed ``defense.replays`` times: the
-    epoch's mean loss and accuracy (over every replay), start lr and seconds.
+@dataclass(frozen=True)
+class _Run:
+    """What the epochs of one :func:`train_on` call share."""
 
-    ``state`` (per-example tensors on the device) is updated in place with the rows each replay
-    returns; the defense sees them beside its ``learned`` parameters, which its own stepper
-    updates from the same backward pass as the model's.
+    model: nn.Module  # what the defense trains: the model, wrapped for data parallelism on several processes
+    source: BatchSource  # on ``device``
+    config: TrainConfig
+    defense: Defense
+    state: State  # per-example tensors on the device, updated in place
+    learned: State  # the defense's learned parameters
+    steppers: list[_Stepper]  # the model's optimiser first, then the defense's
+    shard: Shard
+    steps: int  # global batches per epoch
+    batch_shape: tuple[int, ...]  # (global batch size, *example shape)
+    device: torch.device
+
+
+def _run_epoch(run: _Run, epoch: int, bar: tqdm) -> dict[str, float]:
+    """One pass over a fresh permutation, each batch replayed ``defense.replays`` times: the
+    epoch's mean loss and accuracy (over every replay and every process), start lr and seconds.
+
+    ``run.state`` is updated in place with the rows each replay returns; the defense sees them
+    beside its learned parameters, which its own stepper updates from the same backward pass as
+    the model's.
     """
     started = time.perf_counter()
-    data_seed, global_seed = np.random.SeedSequence([config.seed, epoch]).generate_state(2)
+    config, shard = run.config, run.shard
+    data_seed, global_seed, transform_seed = np.random.SeedSequence([config.seed, epoch]).generate_state(3)
     generator = torch.Generator().manual_seed(int(data_seed))
-    torch.manual_seed(int(global_seed))  # dropout and any randomness inside the defense
-    order = torch.randperm(len(x), generator=generator).to(x.device)
-    start_lr = steppers[0].optimizer.param_groups[0]["lr"]
-    on_cuda = x.device.type == "cuda"
-    autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.bf16 and on_cuda)
-    loss_sum = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device, dtype=torch.long)
-    seen = 0
-    model.train()
-    for step in range(steps):
-        batch = order[step * config.batch_size : (step + 1) * config.batch_size]
-        xb, yb = x[batch], y[batch]
-        if config.augment:
-            xb = random_crop_flip(xb, generator)
-        for _ in range(defense.replays):
+    torch.manual_seed(shard.rank_seed(int(global_seed)))  # dropout and any randomness inside the defense
+    order = torch.randperm(len(run.source), generator=generator)
+    plan = Epoch(order, run.steps, config.batch_size, shard, generator if config.augment else None,
+                 int(transform_seed))
+    start_lr = run.steppers[0].optimizer.param_groups[0]["lr"]
+    on_cuda = run.device.type == "cuda"
+    autocast = torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=config.bf16 and on_cuda)
+    loss_sum = torch.zeros((), device=run.device)
+    correct = torch.zeros((), device=run.device, dtype=torch.long)
+    seen = torch.zeros((), device=run.device, dtype=torch.long)
+    run.model.train()
+    for batch, xb, yb in run.source.batches(plan):
+        for _ in range(run.defense.replays):
+            learned = shard.local_parameters(run.learned, run.batch_shape)
             with autocast:
-                loss, logits, new_rows = defense.batch_loss(
-                    model, xb, yb, {**{name: values[batch] for name, values in state.items()}, **learned}
+                loss, logits, new_rows = run.defense.batch_loss(
+                    run.model, xb, yb, {**{name: values[batch] for name, values in run.state.items()}, **learned}
                 )
             for name, rows in new_rows.items():
-                state[name][batch] = rows.to(state[name].dtype)
-            for stepper in steppers:
+                run.state[name][batch] = rows.to(run.state[name].dtype)
+            for stepper in run.steppers:
                 stepper.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            for stepper in steppers:
+            shard.average_gradients(run.learned.values())
+            for stepper in run.steppers:
                 stepper.step()
             loss_sum += loss.detach().float() * len(batch)
             correct += (logits.detach().argmax(1) == yb).sum()
             seen += len(batch)
         bar.update()
+    shard.share_rows(run.state, order, run.steps, config.batch_size)
+    loss_sum, correct, seen = shard.total(loss_sum, correct, seen)
     return {
-        "loss": loss_sum.item() / seen,
-        "accuracy": correct.item() / seen,
+        "loss": loss_sum.item() / seen.item(),
+        "accuracy": correct.item() / seen.item(),
         "lr": start_lr,
         "seconds": time.perf_counter() - started,
     }
@@ -321,8 +367,9 @@ def _save_resume_state(
     history: History,
     defense_state: State,
     learned: State,
+    shard: Shard,
 ) -> None:
-    """Write ``last.pt``: everything :func:`_resume` needs (tensors and primitives only)."""
+    """Write ``last.pt`` from rank 0: everything :func:`_resume` needs (tensors and primitives only)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     checkpoint = {
         "config_key": key,
@@ -333,7 +380,7 @@ def _save_resume_state(
         "defense_state": defense_state,
         "defense_parameters": {name: tensor.detach() for name, tensor in learned.items()},
     }
-    save_atomic(checkpoint, path)
+    shard.save(checkpoint, path)
 
 
 def _resume(
