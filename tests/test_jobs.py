@@ -9,7 +9,15 @@ import pytest
 import torch
 from advrobust.errors import ConfigError
 from advrobust.jobs import Plan, Resources, Unit
-from advrobust.jobs.execute import CACHED, DONE, FAILED, SKIPPED, executor, run_here, run_jobs
+from advrobust.jobs.execute import (
+    CACHED,
+    DONE,
+    FAILED,
+    SKIPPED,
+    executor,
+    run_here,
+    run_jobs,
+)
 from advrobust.runtime import cache_root
 
 RESOURCES = {kind: Resources(gpus=0, cpus=1, minutes=5) for kind in ("train", "attack")}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -130,16 +131,23 @@ def sentence_keywords(bundle: Translation, settings: Seq2SickSettings, originals
     return draw_keywords(originals, keyword_band(bundle.target, *settings.keyword_band), count, settings.keyword_seed)
 
 
-def run_attacks(bundle: Translation, data: TensorData, settings: Seq2SickSettings) -> dict[str, Seq2SickResult]:
-    """Table 3.4's attacks on ``data``: non-overlap, then each keyword count with keywords drawn
-    against each sentence's original output (:func:`sentence_keywords`)."""
+def attack_rows(model: Seq2Seq, data: TensorData, non_overlap: AttackSpec[Seq2Sick], keywords: AttackSpec[Seq2Sick],
+                counts: Sequence[int], draw: Callable[[list[list[int]], int], Tensor]) -> dict[str, Seq2SickResult]:
+    """One set's rows of Tables 3.2-3.4: the non-overlap attack on ``data``, then the keyword attack
+    for each count in ``counts``, with ``draw(original outputs, count)`` keywords per sentence."""
     lengths = data.lengths()
-    results = {NON_OVERLAP: settings.non_overlap.build(bundle.model).run(data.x, lengths)}
+    results = {NON_OVERLAP: non_overlap.build(model).run(data.x, lengths)}
     originals = results[NON_OVERLAP].original_outputs
-    for count in settings.keyword_counts:
-        keywords = sentence_keywords(bundle, settings, originals, count).to(data.x.device)
-        results[keyword_row(count)] = settings.keywords.build(bundle.model).run(data.x, lengths, keywords)
+    for count in counts:
+        results[keyword_row(count)] = keywords.build(model).run(data.x, lengths, draw(originals, count).to(data.x.device))
     return results
+
+
+def run_attacks(bundle: Translation, data: TensorData, settings: Seq2SickSettings) -> dict[str, Seq2SickResult]:
+    """Table 3.4's attacks on ``data``, keywords drawn against each sentence's original output
+    (:func:`sentence_keywords`)."""
+    return attack_rows(bundle.model, data, settings.non_overlap, settings.keywords, settings.keyword_counts,
+                       lambda originals, count: sentence_keywords(bundle, settings, originals, count))
 
 
 def input_words(ids: Tensor, vocabulary: Vocabulary) -> list[list[str]]:
@@ -360,7 +368,7 @@ def claims(outcomes: pd.DataFrame) -> list[Claim]:
     def success_share(attack: str) -> Effect:
         return mean_effect(attacked.loc[attack, "success"].astype(float).to_numpy(), over="sentences")
 
-    steps = list(zip(keyword_rows, keyword_rows[1:], strict=False))
+    steps = list(pairwise(keyword_rows))
     few = FEW_WORDS - _successes(outcomes, NON_OVERLAP)["changed"].to_numpy()
     found = [
         joint_claim("non-overlap succeeds for most sentences with a few words changed", [

@@ -62,7 +62,13 @@ from ..tables import beside_thesis, thesis_table
 from ..text.keywords import draw_keywords, keyword_band
 from ..text.seq2sick import Seq2SickResult
 from ..training.text import trained_text_model
-from .ch3_seq2sick import DECIMALS, NON_OVERLAP, attack_summary, keyword_row
+from .ch3_seq2sick import (
+    DECIMALS,
+    NON_OVERLAP,
+    attack_rows,
+    attack_summary,
+    keyword_row,
+)
 
 GIGAWORD = "Gigaword"
 DUC_SETS: dict[str, Callable[[], tuple[Sentence, ...]]] = {"DUC2003": lambda: load_duc(2003),
@@ -174,13 +180,8 @@ def sentence_keywords(bundle: Summariser, settings: SummarisationSettings, origi
 
 def run_attacks(bundle: Summariser, data: TensorData, settings: SummarisationSettings) -> dict[str, Seq2SickResult]:
     """Tables 3.2 and 3.3's attacks on one set: non-overlap (λ = 1), then each keyword count."""
-    lengths = data.lengths()
-    results = {NON_OVERLAP: settings.non_overlap.build(bundle.model).run(data.x, lengths)}
-    originals = results[NON_OVERLAP].original_outputs
-    for count in settings.keyword_counts:
-        keywords = sentence_keywords(bundle, settings, originals, count).to(data.x.device)
-        results[keyword_row(count)] = settings.keywords.build(bundle.model).run(data.x, lengths, keywords)
-    return results
+    return attack_rows(bundle.model, data, settings.non_overlap, settings.keywords, settings.keyword_counts,
+                       lambda originals, count: sentence_keywords(bundle, settings, originals, count))
 
 
 # ------------------------------------------------------------------------------ Tables 3.2, 3.3, 3.5

@@ -59,8 +59,8 @@ class Plan:
     def describe(self, resources: Mapping[str, Resources], cache_dir: Path | str | None = None) -> str:
         """The graph as text: one line per unit, grouped by chapter, with its kind, the resources
         it asks for, whether it is cached, and the units it needs."""
-        lines = [f"{len(self.units)} units, {len(self.pending(cache_dir))} to run; longest chain "
-                 f"{1 + max(self.depth().values(), default=-1)} units"]
+        longest = 1 + max(self.depth().values(), default=-1)
+        lines = [f"{len(self.units)} units, {len(self.pending(cache_dir))} to run; longest chain {longest} units"]
         for chapter in dict.fromkeys(unit.chapter for unit in self.units):
             lines.append(f"\n{chapter}")
             for unit in (u for u in self.units if u.chapter == chapter):

@@ -7,8 +7,8 @@ costs requeues. The longest units are the 200-epoch adversarial trainings of WRN
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 from ..jobs.unit import KINDS, Resources
 from .base import check_profile
