@@ -1,8 +1,10 @@
 """The job frame (advrobust.jobs): plans ordered by needs, units run here or as submitit jobs on
-this machine's local executor, failures reported with their logs, finished units never rerun."""
+this machine's local executor, failures reported with their logs, finished units never rerun, a
+training job interrupted mid-run resumed to the uninterrupted weights."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -14,11 +16,15 @@ from advrobust.jobs.execute import (
     DONE,
     FAILED,
     SKIPPED,
+    UnitJob,
     executor,
     run_here,
     run_jobs,
 )
+from advrobust.jobs.units import image_training
 from advrobust.runtime import cache_root
+from advrobust.training import TrainConfig
+from advrobust.training.checkpoint import load_checkpoint
 
 RESOURCES = {kind: Resources(gpus=0, cpus=1, minutes=5) for kind in ("train", "attack")}
 
@@ -99,3 +105,35 @@ def test_a_failed_job_names_its_unit_log_and_error_and_its_dependents_are_skippe
 def test_an_unknown_executor_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="unknown executor"):
         executor("kubernetes", tmp_path)
+
+
+def test_a_training_job_killed_mid_run_resumes_to_the_uninterrupted_weights(tmp_path, monkeypatch):
+    """A real trainer in a submitit job, interrupted after its first checkpoint (the local
+    executor's cancel sends SIGINT), then the plan run again: the new job resumes from last.pt
+    and ends with the weights of a run never interrupted."""
+    config = TrainConfig(model="cw_mnist", dataset="mnist", train_subset=2048, epochs=4, batch_size=64,
+                         optimizer="adam", lr=1e-3)
+    unit = image_training(config, chapter="ch_test")
+    killed = tmp_path / "killed"
+    job = executor("local", tmp_path / "logs").submit(UnitJob(), unit, "cpu", str(killed))
+    last = killed / unit.name / "last.pt"
+    deadline = time.monotonic() + 300
+    while not last.exists() and not job.done() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.cancel()
+    while not job.done():
+        time.sleep(0.05)
+    before = load_checkpoint(last)
+    at_kill = before["epoch"]
+    assert 1 <= at_kill < config.epochs and not unit.done(killed), f"the job was not stopped mid-run ({at_kill})"
+
+    outcomes = run_jobs(Plan.of([unit]), executor("local", tmp_path / "logs"), {"train": RESOURCES["train"]},
+                        parallel=1, device="cpu", cache_dir=killed)
+    assert [o.state for o in outcomes] == [DONE], [o.line() for o in outcomes]
+    seconds = load_checkpoint(last)["history"]["seconds"]  # a fresh start would have timed its epochs anew
+    assert len(seconds) == config.epochs and seconds[:at_kill] == before["history"]["seconds"][:at_kill]
+    monkeypatch.setenv("ADVROBUST_CACHE", str(tmp_path / "straight"))
+    assert [o.state for o in run_here(Plan.of([unit]), "cpu")] == [DONE]
+    resumed, straight = (load_checkpoint(root / unit.products[0]) for root in (killed, tmp_path / "straight"))
+    assert resumed.keys() == straight.keys()
+    assert all(torch.equal(resumed[name], straight[name]) for name in straight)
