@@ -164,11 +164,12 @@ results.table(ours_3_4, "table_3_4", caption=(
 # %%
 results.table(ch3.embedding_scale(bundle, attacked, settings), "embedding_scale", caption=(
     f"Our translator's source embedding space beside the attack's steps, on the first {settings.variant_sentences} "
-    "attacked sentences: gradient norms at δ = 0, the share of words above the group lasso's threshold, first steps."))
+    "attacked sentences: gradient norms at δ = 0, the share of words above the group lasso's threshold, first steps "
+    "(ours only: the thesis reports no such measurement)."))
 results.table(ch3.attack_variants(bundle, attacked, settings), "attack_variants", caption=(
     f"Non-overlap and one keyword on the first {settings.variant_sentences} sentences: the profile's attack beside "
     "the literal projection, the author's code's λ2 = 0 and a tenth of the learning rates: success, words changed, "
-    "mean iterations."))
+    "mean iterations (ours only: the thesis runs none of these variants)."))
 
 # %% [markdown]
 # ### Which keywords the attack reaches
@@ -181,7 +182,8 @@ results.table(ch3.attack_variants(bundle, attacked, settings), "attack_variants"
 
 # %%
 results.table(ch3.keyword_reach(bundle, attacked, settings, runs[ch3.keyword_row(1)]), "keyword_reach", caption=(
-    "One-keyword success by the keyword's starting rank among the clean input's logits (Table 3.4's sentences)."))
+    "One-keyword success by the keyword's starting rank among the clean input's logits (Table 3.4's sentences; "
+    "ours only: the thesis reports only the overall rate, 1.0)."))
 
 # %% [markdown]
 # ## Table 3.5: perplexity of the adversarial inputs
