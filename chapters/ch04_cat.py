@@ -81,6 +81,7 @@ from advrobust.plotting.defenses import (
 )
 from advrobust.profiles.defenses import defenses
 from advrobust.tables import thesis_table
+from advrobust.training import trained_models
 
 chapter = setup_chapter(profile, device, seed, results_dir)
 results = chapter.results
@@ -96,7 +97,7 @@ print(f"{chapter.describe()}: {settings.describe()}")
 # above says what stands in for them.
 
 # %%
-models = ch4.train_defended(settings, {**settings.defenses, **settings.ablations}, chapter.device)
+models = trained_models(ch4.table_runs(settings), chapter.device)
 test = ch4.evaluation_data(settings, "test", settings.columns.n_eval, chapter.device)
 levels = ch4.cat_eps_levels(settings)
 results.figure(cat_eps_figure(levels.mean_per_epoch, levels.final, levels.eps_max), "cat_eps", caption=(

@@ -5,6 +5,8 @@ This module is the bottom of the package: it imports nothing of ``advrobust`` bu
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import random
 from collections.abc import Iterator
@@ -80,3 +82,13 @@ def cache_root(cache_dir: Path | str | None = None) -> Path:
     if cache_dir is not None:
         return Path(cache_dir)
     return Path(os.environ.get("ADVROBUST_CACHE") or REPO_ROOT / "data" / "checkpoints")
+
+
+@functools.cache
+def source_hash(package: Path) -> str:
+    """SHA-256 of every ``.py`` file in the folder ``package`` (names and contents): what a cache
+    key holds so that changed code is run again rather than read back."""
+    digest = hashlib.sha256()
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()

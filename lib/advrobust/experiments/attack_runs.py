@@ -12,7 +12,6 @@ resumes with the attacks still to run, and a changed attack is run again rather 
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import inspect
 import json
@@ -34,7 +33,7 @@ from ..blackbox.oracle import QueryTrace
 from ..data import TensorData
 from ..errors import require
 from ..robustness.accuracy import choose_correct, clean_accuracy
-from ..runtime import cache_root
+from ..runtime import cache_root, source_hash
 from ..training import TrainConfig, trained_model
 from ..training.checkpoint import load_checkpoint, save_atomic
 
@@ -159,19 +158,10 @@ def _cache_path(
 ) -> Path:
     text = json.dumps([spec.name, dict(spec.settings), model_key], sort_keys=True, default=_exact)
     digest = hashlib.sha256(text.encode())
-    digest.update(_source_hash(Path(inspect.getfile(spec.attack)).parent).encode())
+    digest.update(source_hash(Path(inspect.getfile(spec.attack)).parent).encode())
     for tensor in tensors:
         digest.update(b"none" if tensor is None else tensor.detach().cpu().contiguous().numpy().tobytes())
     return cache_root(cache_dir) / "blackbox" / f"{spec.name}-{digest.hexdigest()[:16]}.pt"
-
-
-@functools.cache
-def _source_hash(package: Path) -> str:
-    """SHA-256 of every ``.py`` file of an attack's package (the attacks and their oracle)."""
-    digest = hashlib.sha256()
-    for path in sorted(package.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 def _exact(value: Any) -> Any:

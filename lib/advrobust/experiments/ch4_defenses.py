@@ -23,7 +23,10 @@ from ..attacks.base import BudgetedAttack
 from ..attacks.spec import AttackSpec
 from ..data import TensorData, load_dataset
 from ..defenses import Defense
+from ..jobs import Unit
+from ..jobs.units import image_trainings
 from ..profiles.defenses import AttackColumns, DefenseSettings
+from ..profiles.defenses import defenses as chapter_settings
 from ..robustness import (
     AutoAttack,
     LossLandscape,
@@ -42,7 +45,7 @@ from ..toys.margin import (
     figure_4_1_models,
     toy_accuracy,
 )
-from ..training import TrainConfig, trained_model, training_record
+from ..training import ModelRun, TrainConfig, trained_models, training_record
 from .claims import Claim, Part, joint_claim, judged, paired_effect
 
 Label = TypeVar("Label", str, float)  # a row's label: a method's name, or Table 4.1's training eps
@@ -57,22 +60,37 @@ FAR_MORE = 0.10  # §4.2.4's "far more robust": by more than 10 points
 # ------------------------------------------------------------------------------ models and data
 
 
-def train_defended(
-    settings: DefenseSettings,
-    defenses: Mapping[Label, Defense],
-    device: torch.device | str,
-    *,
-    config: TrainConfig | None = None,
-    data_root: str | Path | None = None,
-    progress: bool | None = None,
-) -> dict[Label, nn.Module]:
-    """label -> the model trained with that defense under ``config`` (default
-    ``settings.train_config(defense)``), from the checkpoint cache when it is there."""
-    return {
-        label: trained_model(config or settings.train_config(defense), device, data_root=data_root,
-                             progress=progress, defense=defense)
-        for label, defense in defenses.items()
-    }
+def defended_runs(
+    settings: DefenseSettings, defenses: Mapping[Label, Defense], config: TrainConfig | None = None,
+) -> dict[Label, ModelRun]:
+    """label -> the run that trains that defense under ``config`` (default
+    ``settings.train_config(defense)``)."""
+    return {label: ModelRun(config or settings.train_config(defense), defense) for label, defense in defenses.items()}
+
+
+def table_runs(settings: DefenseSettings) -> dict[str, ModelRun]:
+    """Table 4.2's models and Table 4.6's ablations (page ``ch04_cat``)."""
+    return defended_runs(settings, {**settings.defenses, **settings.ablations})
+
+
+def fixed_eps_runs(settings: DefenseSettings) -> dict[float, ModelRun]:
+    """Table 4.1's models: plain adversarial training at each fixed training eps."""
+    return defended_runs(settings, settings.fixed_eps_defenses(), settings.fixed_eps_config)
+
+
+def wide_runs(settings: DefenseSettings) -> dict[str, ModelRun]:
+    """Table 4.3's WRN-34-10 models (none when the profile has no WRN run)."""
+    return {} if settings.wide_train is None else defended_runs(settings, settings.defenses, settings.wide_train)
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The trainings of Chapter 4's pages at ``profile``: Table 4.1's fixed-eps runs
+    (``ch04_adversarial_training``), then Table 4.2's, 4.6's and, at paper, 4.3's
+    (``ch04_cat``). Their attacks are white-box evaluations run by the pages themselves (nothing
+    cached), and Figure 4.1's toy trains in seconds; neither is a unit. ``seed`` does not enter."""
+    settings = chapter_settings(profile)
+    return [*image_trainings(list(fixed_eps_runs(settings).values()), "ch04_adversarial_training"),
+            *image_trainings([*table_runs(settings).values(), *wide_runs(settings).values()], "ch04_cat")]
 
 
 def evaluation_data(
@@ -166,7 +184,7 @@ def table_4_1(settings: DefenseSettings, device: torch.device | str, profile: st
     """Table 4.1: train (or load) plain adversarial training at each ``settings.fixed_eps_train``
     and measure it at ``settings.fixed_eps_test`` with PGD-k (step eps/5) and AutoAttack on
     ``settings.n_fixed_eps`` training images (among those the models saw) and test images."""
-    models = train_defended(settings, settings.fixed_eps_defenses(), device, config=settings.fixed_eps_config)
+    models = trained_models(fixed_eps_runs(settings), device)
     # the same seed as the training run's subset: these training images are ones the models saw
     train = evaluation_data(settings, "train", settings.n_fixed_eps, device, seed=settings.fixed_eps_config.seed)
     test = evaluation_data(settings, "test", settings.n_fixed_eps, device)
@@ -339,7 +357,7 @@ def wide_rows(
     if settings.wide_train is None:
         table = every_row[every_row["method"].isin(settings.defenses)]
         return WideRows({label: models[label] for label in settings.defenses}, table)
-    wide = train_defended(settings, settings.defenses, device, config=settings.wide_train)
+    wide = trained_models(wide_runs(settings), device)
     return WideRows(wide, robustness_table(wide, test, settings.columns))
 
 

@@ -23,7 +23,9 @@ from ..attacks.spec import AttackSpec
 from ..data import TensorData, load_dataset
 from ..defenses import Defense
 from ..defenses.sprout import SPROUT
-from ..profiles.sprout import BASELINES, EPS, Network, SproutSettings
+from ..jobs import Unit
+from ..jobs.units import image_trainings
+from ..profiles.sprout import BASELINES, EPS, Network, SproutSettings, sprout
 from ..robustness import (
     InvarianceTransforms,
     LossLandscape,
@@ -38,7 +40,7 @@ from ..robustness import (
 )
 from ..robustness.accuracy import clean_accuracy, predict
 from ..tables import beside_thesis, thesis_table
-from ..training import StartFrom, TrainConfig, trained_model, training_record
+from ..training import ModelRun, StartFrom, TrainConfig, trained_models, training_record
 from .ch5_scores import radar_scores
 from .claims import Claim, claim_lines, joint_verdict, judged, paired_effect
 
@@ -52,29 +54,42 @@ DECIMALS = 4
 # ------------------------------------------------------------------------------ models and data
 
 
-def sprout_model(
-    settings: SproutSettings, device: torch.device | str, defense: Defense | None = None,
-    start: StartFrom | None | str = "Natural", config: TrainConfig | None = None, network: Network | None = None,
-) -> nn.Module:
-    """A model trained with ``defense`` (default: the chapter's SPROUT) on ``network`` (default:
+def sprout_run(
+    settings: SproutSettings, defense: Defense | None = None, start: StartFrom | None | str = "Natural",
+    config: TrainConfig | None = None, network: Network | None = None,
+) -> ModelRun:
+    """The run that trains ``defense`` (default: the chapter's SPROUT) on ``network`` (default:
     the chapter's first), from the start ``start`` names (``"Natural"``, ``"Adv Train"``,
     ``"TRADES"``, a :class:`StartFrom`, or None for a random initialisation), with ``config``
     (default: the network's SPROUT run)."""
     network = network or settings.network
     origin = settings.start_from(network, start) if isinstance(start, str) else start
-    return trained_model(config or network.sprout_train, device, defense=defense or settings.sprout, start_from=origin)
+    return ModelRun(config or network.sprout_train, defense or settings.sprout, origin)
+
+
+def sprout_model(
+    settings: SproutSettings, device: torch.device | str, defense: Defense | None = None,
+    start: StartFrom | None | str = "Natural", config: TrainConfig | None = None, network: Network | None = None,
+) -> nn.Module:
+    """The model of :func:`sprout_run`, from the cache or trained now."""
+    return sprout_run(settings, defense, start, config, network).trained(device)
+
+
+def chapter_runs(settings: SproutSettings, network: Network | None = None) -> dict[str, ModelRun]:
+    """The chapter's four runs on ``network``: Chapter 4's Natural, Adv Train and TRADES runs
+    (the same cache entries) and SPROUT from the natural model."""
+    network = network or settings.network
+    runs = {"Natural": ModelRun(network.train)}
+    for name in BASELINES[1:]:
+        runs[name] = ModelRun(network.robust_train, settings.baseline(name))
+    runs["SPROUT"] = sprout_run(settings, network=network)
+    return runs
 
 
 def chapter_models(settings: SproutSettings, device: torch.device | str,
                    network: Network | None = None) -> dict[str, nn.Module]:
-    """The chapter's four models on ``network``: Chapter 4's Natural, Adv Train and TRADES runs
-    (from the same cache) and SPROUT from the natural model."""
-    network = network or settings.network
-    models = {"Natural": trained_model(network.train, device)}
-    for name in BASELINES[1:]:
-        models[name] = trained_model(network.robust_train, device, defense=settings.baseline(name))
-    models["SPROUT"] = sprout_model(settings, device, network=network)
-    return models
+    """The models of :func:`chapter_runs`."""
+    return trained_models(chapter_runs(settings, network), device)
 
 
 def test_images(settings: SproutSettings, n: int, device: torch.device | str, seed: int) -> TensorData:
@@ -321,10 +336,15 @@ def radar(ours: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 # ------------------------------------------------------------------------------ SPROUT's variants
 
 
+def variant_runs(settings: SproutSettings, variants: Mapping[str, SPROUT]) -> dict[str, ModelRun]:
+    """``variants`` (name -> SPROUT settings), each trained like the chapter's SPROUT."""
+    return {name: sprout_run(settings, defense) for name, defense in variants.items()}
+
+
 def variant_models(settings: SproutSettings, device: torch.device | str,
                    variants: Mapping[str, SPROUT]) -> dict[str, nn.Module]:
-    """``variants`` (name -> SPROUT settings), each trained like the chapter's SPROUT."""
-    return {name: sprout_model(settings, device, defense) for name, defense in variants.items()}
+    """The models of :func:`variant_runs`."""
+    return trained_models(variant_runs(settings, variants), device)
 
 
 def ablation(settings: SproutSettings, device: torch.device | str, data: TensorData,
@@ -351,46 +371,65 @@ def table_5_9(models: Mapping[str, nn.Module], settings: SproutSettings, device:
                          values=["cosine"]).round(DECIMALS)
 
 
-def initialisations(settings: SproutSettings, device: torch.device | str, data: TensorData) -> pd.DataFrame:
-    """Figure 5.6b: PGD-k over the eps grid of SPROUT started from each model ("A+SPROUT")."""
+def initialisation_runs(settings: SproutSettings) -> dict[str, ModelRun]:
+    """Figure 5.6b's runs: SPROUT started from each model ("A+SPROUT"), or from scratch."""
     starts: dict[str, StartFrom | None | str] = {"Natural": "Natural", "Random": None, "Adv Train": "Adv Train",
                                                  "TRADES": "TRADES"}
-    models = {f"{label}+SPROUT": sprout_model(settings, device, start=start,
-                                              config=settings.scratch_train if start is None else None)
-              for label, start in starts.items()}
+    return {f"{label}+SPROUT": sprout_run(settings, start=start, config=settings.scratch_train if start is None else None)
+            for label, start in starts.items()}
+
+
+def initialisations(settings: SproutSettings, device: torch.device | str, data: TensorData) -> pd.DataFrame:
+    """Figure 5.6b: PGD-k over the eps grid of the :func:`initialisation_runs`."""
+    models = trained_models(initialisation_runs(settings), device)
     return eps_curves(WhiteBox(models, data), settings, settings.steps, settings.eps_grid)
+
+
+def label_rule_variants(settings: SproutSettings) -> dict[str, SPROUT]:
+    """The three label rules of §5.3.1, otherwise the chapter's SPROUT."""
+    return {rule: replace(settings.sprout, label_rule=rule) for rule in (settings.sprout.label_rule, *settings.label_rules)}
 
 
 def label_rules(settings: SproutSettings, device: torch.device | str, data: TensorData) -> pd.DataFrame:
     """The three label rules of §5.3.1 trained alike: clean, PGD-k and AutoAttack at 0.03."""
-    variants: dict[str, SPROUT] = {rule: replace(settings.sprout, label_rule=rule)
-                                   for rule in (settings.sprout.label_rule, *settings.label_rules)}
-    box = WhiteBox(variant_models(settings, device, variants), data)
+    box = WhiteBox(variant_models(settings, device, label_rule_variants(settings)), data)
     return autoattack_table(box, settings).rename(columns={"method": "label rule"})
+
+
+def sensitivity_variants(settings: SproutSettings) -> dict[tuple[float, float], SPROUT]:
+    """Figure 5.9a's SPROUT variants: (a, α) -> the chapter's SPROUT with those values."""
+    pairs = ((settings.sprout.mixup_a, settings.sprout.alpha), *settings.sensitivity)
+    return {(a, alpha): replace(settings.sprout, mixup_a=a, alpha=alpha) for a, alpha in pairs}
 
 
 def sensitivity(settings: SproutSettings, device: torch.device | str, data: TensorData) -> pd.DataFrame:
     """Figure 5.9a: clean and PGD-k accuracy at 0.03 of SPROUT for each (a, α) of the profile."""
-    pairs = ((settings.sprout.mixup_a, settings.sprout.alpha), *settings.sensitivity)
-    variants = {f"a={a}, α={alpha}": replace(settings.sprout, mixup_a=a, alpha=alpha) for a, alpha in pairs}
+    variants = {f"a={a}, α={alpha}": defense for (a, alpha), defense in sensitivity_variants(settings).items()}
     box = WhiteBox(variant_models(settings, device, variants), data)
     return pd.DataFrame([{"a": a, "alpha": alpha, "clean": box.clean(name),
                           "pgd": box.robust(name, settings.pgd(EPS))}
-                         for (a, alpha), name in zip(pairs, variants, strict=True)])
+                         for (a, alpha), name in zip(sensitivity_variants(settings), variants, strict=True)])
+
+
+def width_runs(settings: SproutSettings) -> dict[float, dict[str, ModelRun]]:
+    """Figure 5.7's runs: per network width, Adv Train and SPROUT on that network."""
+    runs = {}
+    for value, model_name in settings.width_models:
+        natural = replace(settings.network.train, model=model_name)
+        network = Network(model_name, natural, replace(settings.width_train, model=model_name),
+                          replace(settings.network.sprout_train, model=model_name))
+        runs[value] = {"Adv Train": ModelRun(network.robust_train, settings.baseline("Adv Train")),
+                       "SPROUT": sprout_run(settings, network=network)}
+    return runs
 
 
 def width(settings: SproutSettings, device: torch.device | str, data: TensorData) -> pd.DataFrame:
     """Figure 5.7: PGD-k accuracy at 0.03 of Adv Train and SPROUT at each network width."""
     rows = []
-    for value, model_name in settings.width_models:
-        natural = replace(settings.network.train, model=model_name)
-        network = Network(model_name, natural, replace(settings.width_train, model=model_name),
-                          replace(settings.network.sprout_train, model=model_name))
-        models = {"Adv Train": trained_model(network.robust_train, device, defense=settings.baseline("Adv Train")),
-                  "SPROUT": sprout_model(settings, device, network=network)}
-        box = WhiteBox(models, data)
+    for value, runs in width_runs(settings).items():
+        box = WhiteBox(trained_models(runs, device), data)
         rows += [{"width": value, "method": name, "clean": box.clean(name),
-                  "robust_accuracy": box.robust(name, settings.pgd(EPS))} for name in models]
+                  "robust_accuracy": box.robust(name, settings.pgd(EPS))} for name in runs]
     return pd.DataFrame(rows)
 
 
@@ -400,3 +439,22 @@ def learned_beta(settings: SproutSettings) -> np.ndarray:
     _, state = training_record(network.sprout_train, settings.sprout, start_from=settings.natural_start(network))
     beta: Tensor = state["beta"]
     return beta.numpy()
+
+
+# ------------------------------------------------------------------------------ jobs
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The trainings of Chapter 5's pages at ``profile``: the four models of every network
+    (``ch05_sprout``; Chapter 4's runs are the same units), then the ablations, initialisations,
+    label rules, (a, α) pairs and widths (``ch05_ablations``). Table 5.5 times its runs in the page
+    itself (a timing must share one process) and the attacks are white-box evaluations; neither
+    is a unit. ``seed`` does not enter."""
+    settings = sprout(profile)
+    variants = {**settings.ablations, **label_rule_variants(settings),
+                **{str(pair): defense for pair, defense in sensitivity_variants(settings).items()}}
+    ablations = [*variant_runs(settings, variants).values(), *initialisation_runs(settings).values(),
+                 *(run for runs in width_runs(settings).values() for run in runs.values())]
+    return [*image_trainings([run for network in settings.networks for run in chapter_runs(settings, network).values()],
+                             "ch05_sprout"),
+            *image_trainings(ablations, "ch05_ablations")]

@@ -27,10 +27,12 @@ from ..attacks.spec import AttackSpec
 from ..data import TensorData, load_dataset
 from ..data.loading import load_if_present
 from ..defenses.base import class_count
+from ..jobs import Unit
+from ..jobs.units import image_trainings
 from ..norms import interpolate_norms, norm_mode
-from ..profiles.masking import COLUMNS, DRAMATIC, EPS, MaskingSettings
+from ..profiles.masking import COLUMNS, DRAMATIC, EPS, MaskingSettings, masking
 from ..tables import beside_thesis, thesis_table
-from ..training import trained_model
+from ..training import ModelRun, trained_models
 from .bootstrap import bootstrap_effect
 from .ch5_sprout import WhiteBox
 from .claims import Claim, Part, joint_claim, judged, paired_effect, seed_effect
@@ -73,16 +75,20 @@ def test_images(settings: MaskingSettings, n: int, device: torch.device | str, s
     return data.subset(n, seed) if n < len(data.y) else data
 
 
-def masking_models(settings: MaskingSettings, device: torch.device | str) -> dict[str, nn.Module]:
-    """Table 6.1's four models: the standard and the adversarially trained one (at quick, the
-    shared runs of Chapters 4 and 5) and each one's BN-only fine-tuning with the other objective."""
+def masking_runs(settings: MaskingSettings) -> dict[str, ModelRun]:
+    """Table 6.1's four runs: the standard and the adversarially trained one (at quick, the shared
+    runs of Chapters 4 and 5) and each one's BN-only fine-tuning with the other objective."""
     return {
-        STANDARD: trained_model(settings.natural, device),
-        STANDARD_FT: trained_model(settings.finetune, device, defense=settings.at_defense,
-                                   start_from=settings.natural_start()),
-        ADV: trained_model(settings.robust, device, defense=settings.at_defense),
-        ADV_FT: trained_model(settings.finetune, device, start_from=settings.robust_start()),
+        STANDARD: ModelRun(settings.natural),
+        STANDARD_FT: ModelRun(settings.finetune, settings.at_defense, settings.natural_start()),
+        ADV: ModelRun(settings.robust, settings.at_defense),
+        ADV_FT: ModelRun(settings.finetune, start_from=settings.robust_start()),
     }
+
+
+def masking_models(settings: MaskingSettings, device: torch.device | str) -> dict[str, nn.Module]:
+    """The models of :func:`masking_runs`."""
+    return trained_models(masking_runs(settings), device)
 
 
 def accuracy_pair(box: WhiteBox, name: str, settings: MaskingSettings) -> dict[str, float]:
@@ -309,10 +315,25 @@ def dataset_present(dataset: str) -> bool:
     return load_if_present(dataset, "test") is not None
 
 
+def generalization_run(settings: MaskingSettings, column: str, model: str, dataset: str, epochs: int,
+                       seed: int) -> ModelRun:
+    """One Table 6.3 cell's run: natural training ("BN"), AdvProp or RobMask."""
+    return ModelRun(settings.run(column, model, dataset, epochs, seed), settings.defense(column))
+
+
 def generalization_model(settings: MaskingSettings, device: torch.device | str, column: str, model: str,
                          dataset: str, epochs: int, seed: int) -> nn.Module:
-    """One Table 6.3 cell's model: natural training ("BN"), AdvProp or RobMask."""
-    return trained_model(settings.run(column, model, dataset, epochs, seed), device, defense=settings.defense(column))
+    """The model of :func:`generalization_run`."""
+    return generalization_run(settings, column, model, dataset, epochs, seed).trained(device)
+
+
+def generalization_cells(settings: MaskingSettings, dataset: str) -> list[tuple[dict[str, object], ModelRun]]:
+    """Table 6.3's runs on ``dataset``: (architecture, epochs, method, seed) and the run, per cell
+    and seed."""
+    return [({"architecture": arch, "dataset": dataset, "epochs": epochs, "method": column, "seed": seed},
+             generalization_run(settings, column, model_name, dataset, epochs, seed))
+            for arch, model_name in settings.architectures for epochs in settings.epochs
+            for column in COLUMNS for seed in settings.seeds]
 
 
 def generalization_runs(settings: MaskingSettings, device: torch.device | str, n: int,
@@ -328,13 +349,8 @@ def generalization_runs(settings: MaskingSettings, device: torch.device | str, n
                      for arch, _ in settings.architectures for e in settings.epochs for column in COLUMNS]
             continue
         data = test_images(settings, n, device, data_seed, dataset)
-        for arch, model_name in settings.architectures:
-            for epochs in settings.epochs:
-                for column in COLUMNS:
-                    for seed in settings.seeds:
-                        model = generalization_model(settings, device, column, model_name, dataset, epochs, seed)
-                        rows.append({"architecture": arch, "dataset": dataset, "epochs": epochs, "method": column,
-                                     "seed": seed, "accuracy": WhiteBox({"m": model}, data).clean("m"), "note": ""})
+        for cell, run in generalization_cells(settings, dataset):
+            rows.append({**cell, "accuracy": WhiteBox({"m": run.trained(device)}, data).clean("m"), "note": ""})
     return pd.DataFrame(rows)
 
 
@@ -389,16 +405,21 @@ def generalization_claims(runs: pd.DataFrame, settings: MaskingSettings) -> list
 # ------------------------------------------------------------------------------ Table 6.5
 
 
-def robustness_models(settings: MaskingSettings, device: torch.device | str) -> dict[tuple[str, str], nn.Module]:
-    """Table 6.5's rows: (method, branch) -> model: the AT run of Table 6.3's schedule
+def robustness_runs(settings: MaskingSettings) -> dict[str, ModelRun]:
+    """Table 6.5's runs: the AT run of Table 6.3's schedule
     (:meth:`~advrobust.profiles.masking.MaskingSettings.baseline_at_run`; at paper §6.2's AT model),
-    and both branches of the first architecture's seed-0 AdvProp and RobMask runs of Table 6.3
-    (longest schedule)."""
+    and the first architecture's seed-0 AdvProp and RobMask runs of Table 6.3 (longest schedule)."""
     arch = settings.architectures[0][1]
     epochs, seed = settings.epochs[-1], settings.seeds[0]
-    trained = {"Adv. training": trained_model(settings.baseline_at_run(), device, defense=settings.baseline_at),
-               **{column: generalization_model(settings, device, column, arch, "cifar10", epochs, seed)
-                  for column in ("AdvProp", "RobMask")}}
+    return {"Adv. training": ModelRun(settings.baseline_at_run(), settings.baseline_at),
+            **{column: generalization_run(settings, column, arch, "cifar10", epochs, seed)
+               for column in ("AdvProp", "RobMask")}}
+
+
+def robustness_models(settings: MaskingSettings, device: torch.device | str) -> dict[tuple[str, str], nn.Module]:
+    """Table 6.5's rows: (method, branch) -> model of :func:`robustness_runs` (a branch of it
+    where the row names one)."""
+    trained = trained_models(robustness_runs(settings), device)
     return {(method, branch): trained[method] if routing is None else Branch(trained[method], **routing).eval()
             for method, branch, routing in BRANCHES}
 
@@ -479,23 +500,39 @@ def _row_label(name: str) -> str:
 # ------------------------------------------------------------------------------ Table 6.6
 
 
-def table_6_6(settings: MaskingSettings, device: torch.device | str, n: int, data_seed: int,
-              profile: str) -> pd.DataFrame:
-    """Table 6.6: clean accuracy on ``n`` CIFAR-10 test images of AdvProp, its variants and
-    RobMask with k = 2, 3, on the first architecture's longest schedule (seed 0). Rows the profile
-    does not train are NaN beside the thesis; AdvProp and RobMask (k = 2) are Table 6.3's seed-0 runs."""
-    data = test_images(settings, n, device, data_seed)
+def table_6_6_runs(settings: MaskingSettings) -> dict[str, ModelRun]:
+    """Table 6.6's runs that the profile trains, on the first architecture's longest schedule
+    (seed 0): AdvProp and RobMask (k = 2) are Table 6.3's seed-0 runs, the other variants their own."""
     arch = settings.architectures[0][1]
     epochs, seed = settings.epochs[-1], settings.seeds[0]
     base = {"AdvProp": "AdvProp", "RobMask (k = 2)": "RobMask"}
-    rows = []
-    for label, column in base.items():
-        model = generalization_model(settings, device, column, arch, "cifar10", epochs, seed)
-        rows.append({"method": label, "clean": WhiteBox({"m": model}, data).clean("m")})
-    for label, variant in settings.variants.items():
-        if label in base:
-            continue
-        config = settings.run("BN", arch, "cifar10", epochs, seed)
-        model = trained_model(replace(config, norm_layer=variant.norm_layer), device, defense=variant.defense)
-        rows.append({"method": label, "clean": WhiteBox({"m": model}, data).clean("m")})
+    runs = {label: generalization_run(settings, column, arch, "cifar10", epochs, seed) for label, column in base.items()}
+    config = settings.run("BN", arch, "cifar10", epochs, seed)
+    runs.update({label: ModelRun(replace(config, norm_layer=variant.norm_layer), variant.defense)
+                 for label, variant in settings.variants.items() if label not in base})
+    return runs
+
+
+def table_6_6(settings: MaskingSettings, device: torch.device | str, n: int, data_seed: int,
+              profile: str) -> pd.DataFrame:
+    """Table 6.6: clean accuracy on ``n`` CIFAR-10 test images of :func:`table_6_6_runs`. Rows the
+    profile does not train are NaN beside the thesis."""
+    data = test_images(settings, n, device, data_seed)
+    rows = [{"method": label, "clean": WhiteBox({"m": run.trained(device)}, data).clean("m")}
+            for label, run in table_6_6_runs(settings).items()]
     return beside_thesis(pd.DataFrame(rows), thesis_table("table_6_6"), on=["method"], profile=profile).round(DECIMALS)
+
+
+# ------------------------------------------------------------------------------ jobs
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The trainings of Chapter 6's pages at ``profile``: Table 6.1's four models
+    (``ch06_adversarial_masking``), Table 6.3's cells on every dataset (CIFAR-100's fail with
+    the loader's message where it is absent), Table 6.5's AT run and Table 6.6's variants
+    (``ch06_robmask``). The attacks are white-box evaluations in the pages; ``seed`` does not enter."""
+    settings = masking(profile)
+    generalization = [run for dataset in settings.datasets for _, run in generalization_cells(settings, dataset)]
+    return [*image_trainings(masking_runs(settings).values(), "ch06_adversarial_masking"),
+            *image_trainings([*generalization, *robustness_runs(settings).values(),
+                              *table_6_6_runs(settings).values()], "ch06_robmask")]

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import submitit
 
-from ..errors import require
+from ..errors import DataError, require
 from ..runtime import resolve_device
 from .plan import Plan
 from .unit import Resources, Unit
 
 EXECUTORS = ("local", "slurm")
-CACHED, DONE, FAILED, SKIPPED = "cached", "done", "failed", "skipped"
+CACHED, DONE, FAILED, SKIPPED, NO_DATA = "cached", "done", "failed", "skipped", "no data"
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class Outcome:
     """What became of one unit."""
 
     unit: str
-    state: str  # CACHED (found done), DONE (run now), FAILED, SKIPPED (a unit it needs failed)
+    state: str  # CACHED (found done), DONE (run now), FAILED, NO_DATA (its data are absent: a
+    # DataError), SKIPPED (a unit it needs failed or lacked data)
     error: str = ""  # the error's last line, for FAILED; the failed need, for SKIPPED
     log: Path | None = None  # the job's log file, for units run as jobs
 
@@ -45,10 +46,13 @@ class Outcome:
 class UnitJob(submitit.helpers.Checkpointable):
     """One unit as a submitit job; requeued (by ``Checkpointable``), it runs the unit again."""
 
-    def __call__(self, unit: Unit, device: str, cache_dir: str | None) -> str:
+    def __call__(self, unit: Unit, device: str, cache_dir: str | None, processes: int = 1) -> str:
         if cache_dir is not None:
             os.environ["ADVROBUST_CACHE"] = cache_dir
-        unit.run(resolve_device(device))
+        if processes > 1 and unit.distributed is not None:
+            unit.distributed(processes)
+        else:
+            unit.run(resolve_device(device))
         return unit.name
 
 
@@ -60,11 +64,13 @@ def run_here(plan: Plan, device: str = "auto", cache_dir: Path | str | None = No
         if unit.done(cache_dir):
             outcomes[unit.name] = Outcome(unit.name, CACHED)
         elif blocked:
-            outcomes[unit.name] = Outcome(unit.name, SKIPPED, f"needs {blocked}, which failed")
+            outcomes[unit.name] = Outcome(unit.name, SKIPPED, f"needs {blocked}")
         else:
             try:
                 unit.run(resolve_device(device))
                 outcomes[unit.name] = Outcome(unit.name, DONE)
+            except DataError as error:
+                outcomes[unit.name] = Outcome(unit.name, NO_DATA, _last_line(error))
             except Exception as error:  # noqa: BLE001 - a failed unit is reported, the others run on
                 outcomes[unit.name] = Outcome(unit.name, FAILED, _last_line(error))
     return list(outcomes.values())
@@ -88,13 +94,13 @@ def run_jobs(plan: Plan, jobs: submitit.AutoExecutor, resources: Mapping[str, Re
         for unit in list(waiting):
             blocked = _blocked_by(unit, outcomes)
             if blocked:
-                outcomes[unit.name] = Outcome(unit.name, SKIPPED, f"needs {blocked}, which failed")
+                outcomes[unit.name] = Outcome(unit.name, SKIPPED, f"needs {blocked}")
                 waiting.remove(unit)
             elif len(running) < parallel and all(need in outcomes for need in unit.needs):
                 ask = resources[unit.kind]
                 jobs.update_parameters(name=unit.name, timeout_min=ask.minutes, gpus_per_node=ask.gpus,
                                        cpus_per_task=ask.cpus)
-                running[unit.name] = jobs.submit(UnitJob(), unit, device, cache)
+                running[unit.name] = jobs.submit(UnitJob(), unit, device, cache, ask.gpus)
                 waiting.remove(unit)
         finished = [name for name, job in running.items() if job.done()]
         if not finished:
@@ -108,13 +114,18 @@ def _outcome(name: str, job: submitit.Job[str]) -> Outcome:
     try:
         job.result()
     except Exception as error:  # noqa: BLE001 - the job's own error, reported with its log
-        return Outcome(name, FAILED, _job_error(error), job.paths.stderr)
+        line = _job_error(error)
+        state = NO_DATA if line.startswith(f"{DataError.__module__}.{DataError.__name__}") else FAILED
+        return Outcome(name, state, line, job.paths.stderr)
     return Outcome(name, DONE, log=job.paths.stderr)
 
 
 def _blocked_by(unit: Unit, outcomes: Mapping[str, Outcome]) -> str:
-    """The first unit ``unit`` needs that failed or was skipped ("" when none)."""
-    return next((need for need in unit.needs if need in outcomes and outcomes[need].state in (FAILED, SKIPPED)), "")
+    """Why ``unit`` cannot run: the first unit it needs that failed, lacked its data or was
+    skipped, and what became of it ("" when none)."""
+    blocked = (outcomes[need] for need in unit.needs
+               if need in outcomes and outcomes[need].state in (FAILED, NO_DATA, SKIPPED))
+    return next((f"{need.unit}, which {'was skipped' if need.state == SKIPPED else need.state}" for need in blocked), "")
 
 
 def _job_error(error: BaseException) -> str:

@@ -35,6 +35,18 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class Work:
+    """How much a unit computes, for ``plan --estimate``: ``amount`` items (training images, model
+    queries, sentence pairs) at the rate ``probe`` measures on a device, in items per second.
+    Units whose probes share a ``label`` share one measurement."""
+
+    amount: float  # items the whole unit processes, e.g. epochs x training images
+    what: str  # the items, for people: "images", "queries", "sentence pairs"
+    label: str  # names the measurement, e.g. "train wrn34_10 cifar10 PGD-AT, batch 128"
+    probe: Callable[[torch.device], float] = field(compare=False, repr=False)  # items per second
+
+
+@dataclass(frozen=True)
 class Unit:
     """One cached product of a chapter (see the module docstring)."""
 
@@ -44,6 +56,9 @@ class Unit:
     products: tuple[str, ...]  # files it writes, relative to the cache root
     run: Callable[[torch.device], object] = field(compare=False, repr=False)  # makes the products
     needs: tuple[str, ...] = ()  # names of the units whose products ``run`` reads
+    work: Work | None = field(default=None, compare=False)  # its cost, for --estimate (None: not estimated)
+    # makes the products in N processes (torchrun, one per GPU of a multi-GPU job); None: one process only
+    distributed: Callable[[int], object] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         require(self.kind in KINDS, f"unknown job kind {self.kind!r}; use one of {', '.join(KINDS)}")
@@ -57,8 +72,3 @@ class Unit:
         """Whether every product is in the cache."""
         return all(path.exists() for path in self.paths(cache_dir))
 
-
-def cached_product(directory: Path, file: str = "final.pt") -> str:
-    """A product's name relative to the cache root: ``file`` in a run ``directory`` that a cache
-    function (e.g. :func:`advrobust.training.cache.run_directory`) returned."""
-    return str(Path(directory.name) / file)

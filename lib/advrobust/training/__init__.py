@@ -4,7 +4,14 @@ and the supervised trainer of §3.2's negotiation agent (:mod:`.dialogue`)."""
 from __future__ import annotations
 
 from .augment import random_crop_flip
-from .cache import load_training_split, run_directory, trained_model, training_record
+from .cache import (
+    ModelRun,
+    load_training_split,
+    run_directory,
+    trained_model,
+    trained_models,
+    training_record,
+)
 from .checkpoint import load_checkpoint, save_atomic
 from .config import OPTIMIZERS, SCHEDULES, TrainConfig
 from .dialogue import (
@@ -32,6 +39,7 @@ __all__ = [
     "DialogueTrainConfig",
     "GBDTConfig",
     "History",
+    "ModelRun",
     "StartFrom",
     "SupervisedAgentSettings",
     "TextTrainConfig",
@@ -55,6 +63,7 @@ __all__ = [
     "train_text_model",
     "trained_dialogue_model",
     "trained_model",
+    "trained_models",
     "trained_text_model",
     "training_record",
 ]

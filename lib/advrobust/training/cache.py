@@ -15,7 +15,9 @@ writes the files.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -42,6 +44,7 @@ from .shard import save_from_main
 from .sources import streamed_training_split
 
 FINAL_WEIGHTS = "final.pt"
+Label = TypeVar("Label")
 
 
 def run_directory(
@@ -115,6 +118,25 @@ def trained_model(
         save_from_main(model.state_dict(), final)
     model.load_state_dict(load_checkpoint(final, device))
     return place_model(model, device).eval()
+
+
+class ModelRun(NamedTuple):
+    """One run of the image trainer as a value: what :func:`trained_model` trains. A chapter lists
+    its runs once, then trains them (:meth:`trained`, :func:`trained_models`) or hands them to the
+    job plan (:func:`advrobust.jobs.units.image_trainings`)."""
+
+    config: TrainConfig
+    defense: Defense | None = None  # None: natural training
+    start_from: StartFrom | None = None  # None: a random initialisation
+
+    def trained(self, device: torch.device | str = "auto", progress: bool | None = None) -> nn.Module:
+        """The run's model, from the cache or trained now (:func:`trained_model`)."""
+        return trained_model(self.config, device, progress=progress, defense=self.defense, start_from=self.start_from)
+
+
+def trained_models(runs: Mapping[Label, ModelRun], device: torch.device | str) -> dict[Label, nn.Module]:
+    """label -> the model of that run (:meth:`ModelRun.trained`)."""
+    return {label: run.trained(device) for label, run in runs.items()}
 
 
 def _describe(directory: Path, config: TrainConfig, defense: Defense | None, start_from: StartFrom | None) -> None:
