@@ -8,14 +8,20 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= quick
 DEVICE ?= auto
+# make reproduce: where the plan's units run (local: submitit jobs on this machine, one GPU each;
+# slurm: jobs on a Slurm cluster; here: in this process) and how many at once.
+EXECUTOR ?= local
+JOBS ?= 1
+CLUSTER_OPTIONS ?=  # the cluster's own submitit parameters, e.g. "partition=gpu account=lab"
 # Where datasets live (or are downloaded to). CI points it at ../shared/data.
 export ADVROBUST_DATA ?= $(CURDIR)/data/raw
 
-.PHONY: help env lock book reproduce html test test-fast clean
+.PHONY: help env lock book plan reproduce html test test-fast clean
 
 help:
 	@echo "make book                 execute every chapter at PROFILE=$(PROFILE) and build the HTML book"
-	@echo "make reproduce PROFILE=paper DEVICE=cuda   the thesis-scale run (GPU)"
+	@echo "make plan PROFILE=paper [ESTIMATE=1]       print the job graph [and the projected device-hours]"
+	@echo "make reproduce PROFILE=paper EXECUTOR=slurm|local JOBS=N   run the graph as jobs, then the book"
 	@echo "make test                 type check, unit tests, peer cross-checks, smoke-profile chapters, book build"
 	@echo "make lock                 re-resolve requirements.lock from pyproject.toml (network)"
 	@echo "make clean                remove the built book and executed notebooks"
@@ -43,7 +49,16 @@ book: env
 	$(PY) -m advrobust.pipeline run --profile $(PROFILE) --device $(DEVICE)
 	$(PY) -m advrobust.pipeline build
 
-reproduce: book
+plan: env
+	$(PY) -m advrobust.pipeline plan --profile $(PROFILE) --device $(DEVICE) $(if $(ESTIMATE),--estimate)
+
+# Every cached unit (trainings, black-box attack runs) as submitit jobs, then the chapters against
+# the filled cache and the book. A rerun skips every finished unit.
+reproduce: env
+	$(PY) -m advrobust.pipeline plan --profile $(PROFILE) --device $(DEVICE) --run --executor $(EXECUTOR) --jobs $(JOBS) \
+		$(if $(CLUSTER_OPTIONS),--cluster-option $(CLUSTER_OPTIONS))
+	$(PY) -m advrobust.pipeline run --profile $(PROFILE) --device $(DEVICE)
+	$(PY) -m advrobust.pipeline build
 
 test: env
 	$(PY) -m mypy

@@ -71,9 +71,7 @@ seed = 0
 results_dir = "results"
 
 # %%
-from advrobust.data import load_dataset
 from advrobust.experiments import ch2_soft_label as soft
-from advrobust.experiments.attack_runs import victim
 from advrobust.experiments.setup import setup_chapter
 from advrobust.plotting.curves import query_curves_figure
 from advrobust.plotting.images import image_grid
@@ -91,8 +89,7 @@ settings = score_based(profile)
 # cache). As in the thesis, only correctly classified test images are attacked.
 
 # %%
-test = load_dataset("mnist", "test", device=chapter.device)
-mnist = victim(settings.train, test, settings.n_test, settings.n_examples, chapter.device, chapter.seed)
+mnist = soft.soft_label_victim(settings, chapter.device, chapter.seed)
 print(mnist.describe("MNIST"))
 
 # %% [markdown]

@@ -5,15 +5,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
-
 from advrobust.attacks import AttackSpec
 from advrobust.attacks.result import AttackResult
 from advrobust.blackbox import BlackBoxResult, OPTAttack, QueryTrace, SignOPT
 from advrobust.experiments import attack_runs
 from advrobust.experiments.attack_runs import (
     _cache_path,
-    _source_hash,
     distortion_table,
     random_targets,
     run_attacks,
@@ -21,8 +18,10 @@ from advrobust.experiments.attack_runs import (
 )
 from advrobust.profiles.hard_label import hard_label
 from advrobust.profiles.score_based import score_based
+from advrobust.runtime import source_hash
 from test_blackbox_oracle import CountingModel
 from test_direction_search import linear_problem
+from torch import nn
 
 
 def made_up_result() -> BlackBoxResult:
@@ -121,11 +120,11 @@ def test_a_changed_attack_package_gets_new_cache_files(tmp_path, monkeypatch) ->
     package = tmp_path / "package"
     package.mkdir()
     (package / "attack.py").write_text("STEP = 1\n")
-    first = _source_hash.__wrapped__(package)
+    first = source_hash.__wrapped__(package)
     (package / "attack.py").write_text("STEP = 2\n")
-    assert _source_hash.__wrapped__(package) != first
+    assert source_hash.__wrapped__(package) != first
     spec, x = AttackSpec(SignOPT, budget=50), torch.zeros(1, 2)
     before = _cache_path(spec, "key", (x,), tmp_path)
     assert before == _cache_path(spec, "key", (x,), tmp_path)
-    monkeypatch.setattr(attack_runs, "_source_hash", lambda package: "edited")
+    monkeypatch.setattr(attack_runs, "source_hash", lambda package: "edited")
     assert _cache_path(spec, "key", (x,), tmp_path) != before

@@ -116,6 +116,9 @@ class BookRun:
     root: Path
     run: subprocess.CompletedProcess[str]
     build: subprocess.CompletedProcess[str] | None  # None when the run failed
+    plan: subprocess.CompletedProcess[str]  # the smoke plan, run first as two local submitit jobs
+    planned: set[str]  # the cache's files after the plan
+    cached: set[str]  # and after the chapters
 
     @property
     def html(self) -> Path:
@@ -195,10 +198,22 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> BookRun:
     for page in [*(REPO / "book").glob("*.md"), REPO / "book" / "references.bib"]:
         if page.name not in ("status.md", "scorecard.md"):  # generated
             shutil.copy(page, root / "book" / page.name)
-    env = {**os.environ, "ADVROBUST_CACHE": str(tmp_path_factory.mktemp("cache"))}
+    cache = tmp_path_factory.mktemp("cache")
+    env = {**os.environ, "ADVROBUST_CACHE": str(cache)}
+    plan = subprocess.run(
+        [sys.executable, "-m", "advrobust.pipeline", "plan", "--profile", "smoke", "--device", "cpu", "--run",
+         "--executor", "local", "--jobs", "2", "--logs", str(tmp_path_factory.mktemp("jobs"))],
+        capture_output=True, text=True, env=env,
+    )
+    planned = cached_files(cache)
     run = pipeline("run", root, "--profile", "smoke", "--device", "cpu", env=env)
     build = pipeline("build", root, env=env) if run.returncode == 0 else None
-    return BookRun(root, run, build)
+    return BookRun(root, run, build, plan, planned, cached_files(cache))
+
+
+def cached_files(cache: Path) -> set[str]:
+    """Every file under the checkpoint cache, relative to it."""
+    return {str(path.relative_to(cache)) for path in cache.rglob("*") if path.is_file()}
 
 
 @pytest.fixture(scope="session")
@@ -253,6 +268,21 @@ def test_toc_lists_every_chapter_once() -> None:
     assert sorted(listed) == sorted(p.stem for p in CHAPTERS.glob("*.py"))
     assert len(set(files)) == len(files)
     assert files[-2:] == ["book/status", "book/bibliography"]
+
+
+def test_the_smoke_plan_runs_as_two_local_jobs(book: BookRun) -> None:
+    """``make reproduce PROFILE=smoke EXECUTOR=local JOBS=2``'s plan step: no unit fails (units
+    whose data are absent here are reported as such)."""
+    assert book.plan.returncode == 0, report(book.plan)
+    outcomes = [line.split()[0] for line in book.plan.stdout.splitlines() if re.match(r"\s*(done|cached|no data|failed|skipped) ", line)]
+    assert outcomes and "failed" not in outcomes, report(book.plan)
+
+
+def test_the_chapters_compute_nothing_the_plan_left_out(book: BookRun) -> None:
+    """Every model the smoke chapters train and every attack run they cache was a unit of the
+    plan: executing the chapters after it adds no file to the cache."""
+    assert book.run.returncode == 0, report(book.run)
+    assert book.cached - book.planned == set()
 
 
 def test_every_chapter_executes_without_error_outputs(book: BookRun) -> None:

@@ -4,26 +4,31 @@ training job interrupted mid-run resumed to the uninterrupted weights."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
-from advrobust.errors import ConfigError
+from advrobust.defenses import PGDAT
+from advrobust.errors import ConfigError, DataError
 from advrobust.jobs import Plan, Resources, Unit
 from advrobust.jobs.execute import (
     CACHED,
     DONE,
     FAILED,
+    NO_DATA,
     SKIPPED,
     UnitJob,
     executor,
     run_here,
     run_jobs,
 )
-from advrobust.jobs.units import image_training
+from advrobust.jobs.units import STAGES, image_training, image_trainings, stage
 from advrobust.runtime import cache_root
-from advrobust.training import TrainConfig
+from advrobust.training import ModelRun, StartFrom, TrainConfig
 from advrobust.training.checkpoint import load_checkpoint
 
 RESOURCES = {kind: Resources(gpus=0, cpus=1, minutes=5) for kind in ("train", "attack")}
@@ -137,3 +142,134 @@ def test_a_training_job_killed_mid_run_resumes_to_the_uninterrupted_weights(tmp_
     resumed, straight = (load_checkpoint(root / unit.products[0]) for root in (killed, tmp_path / "straight"))
     assert resumed.keys() == straight.keys()
     assert all(torch.equal(resumed[name], straight[name]) for name in straight)
+
+
+def lacks_data(name: str) -> Unit:
+    def run(device: torch.device) -> None:
+        raise DataError(f"{name}: no file imagenet/train; put ILSVRC-2012 there")
+
+    return Unit(name, "train", "ch_test", (f"{name}/final.json",), run)
+
+
+def test_a_unit_without_its_data_is_reported_as_such_here_and_as_a_job(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVROBUST_CACHE", str(tmp_path / "here"))
+    plan = Plan.of([lacks_data("a"), writes("b", 2, ("a",)), writes("c", 3)])
+    here = {o.unit: o for o in run_here(plan, "cpu")}
+    jobs = {o.unit: o for o in run_jobs(plan, executor("local", tmp_path / "logs"), RESOURCES, parallel=2,
+                                        device="cpu", cache_dir=tmp_path / "jobs")}
+    for outcomes in (here, jobs):
+        assert outcomes["a"].state == NO_DATA and "put ILSVRC-2012 there" in outcomes["a"].error
+        assert outcomes["b"].state == SKIPPED and outcomes["b"].error == "needs a, which no data"
+        assert outcomes["c"].state == DONE
+
+
+def stage_settings(steps: int) -> tuple[str, int]:
+    return ("settings of a stage", steps)
+
+
+def test_a_stage_is_done_once_its_run_returns_and_changed_settings_make_a_new_unit(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVROBUST_CACHE", str(tmp_path))
+    calls = []
+    first = stage("attack", "attack", "ch_test", calls.append, stage_settings(10), code=[sys.modules[__name__]])
+    assert not first.done() and first.products[0].startswith(f"{STAGES}/ch_test-attack-")
+    first.run(torch.device("cpu"))
+    assert calls == [torch.device("cpu")] and first.done()
+    same = stage("attack", "attack", "ch_test", calls.append, stage_settings(10), code=[sys.modules[__name__]])
+    changed = stage("attack", "attack", "ch_test", calls.append, stage_settings(11), code=[sys.modules[__name__]])
+    assert same.name == first.name and same.done()
+    assert changed.name != first.name and not changed.done()
+
+
+def test_a_stage_that_raises_leaves_no_marker(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVROBUST_CACHE", str(tmp_path))
+    broken = stage("attack", "attack", "ch_test", fails("x").run, stage_settings(1))
+    with pytest.raises(ValueError, match="x broke"):
+        broken.run(torch.device("cpu"))
+    assert not broken.done()
+
+
+def test_a_run_that_starts_from_another_brings_that_run_into_the_plan():
+    natural = TrainConfig(model="cw_mnist", dataset="mnist", train_subset=64, epochs=1)
+    robust = ModelRun(replace(natural, epochs=2), PGDAT(eps=0.3, alpha=0.1, steps=2), StartFrom(natural))
+    plan = Plan.of(image_trainings([robust], "ch_test"))
+    assert [unit.name for unit in plan.units] == [image_training(natural).name, image_training(*robust).name]
+    assert plan.units[1].needs == (plan.units[0].name,)
+
+
+def test_a_training_unit_run_under_torchrun_fills_the_run_directory_the_plan_and_pages_read(tmp_path, monkeypatch):
+    """The multi-GPU job kind's path: the unit's distributed form launches torchrun (two gloo CPU
+    processes here, one per GPU on a cluster) into the same run directory, so the unit is done and a
+    page then loads it from the cache. (Equality with one process, for models without dropout or
+    BatchNorm, is test_distributed.py's.)"""
+    config = TrainConfig(model="cw_mnist", dataset="mnist", train_subset=256, epochs=1, batch_size=64,
+                         optimizer="sgd", lr=0.05)
+    unit = image_training(config, chapter="ch_test")
+    monkeypatch.setenv("ADVROBUST_CACHE", str(tmp_path))
+    assert unit.distributed is not None and not unit.done()
+    unit.distributed(2)
+    assert unit.done()
+    state = load_checkpoint(tmp_path / unit.name / "last.pt")
+    assert state["epoch"] == 1 and len(state["history"]["loss"]) == 1
+    assert [o.state for o in run_here(Plan.of([unit]), "cpu")] == [CACHED]
+
+
+def test_a_distributed_run_that_fails_says_why_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVROBUST_CACHE", str(tmp_path))
+    unit = image_training(TrainConfig(model="cw_mnist", dataset="no_such_set", epochs=1), chapter="ch_test")
+    with pytest.raises(RuntimeError, match="torchrun exited with 1: .*no_such_set"):
+        unit.distributed(2)  # type: ignore[misc]
+
+
+def records_its_gpus(name: str) -> Unit:
+    """A unit that writes the GPUs its job was given and when it ran."""
+
+    def run(device: torch.device) -> None:
+        start = time.time()
+        time.sleep(1.0)
+        (cache_root() / name).mkdir(parents=True, exist_ok=True)
+        (cache_root() / name / "final.json").write_text(
+            json.dumps([os.environ.get("CUDA_VISIBLE_DEVICES", ""), start, time.time()]))
+
+    return Unit(name, "train", "ch_test", (f"{name}/final.json",), run)
+
+
+def test_local_jobs_on_a_machine_with_gpus_get_gpus_of_their_own(tmp_path):
+    """Four one-GPU units on a machine with GPUs 0 and 1, four jobs allowed at once: every job is
+    given one GPU, and two jobs given the same GPU never run at the same time."""
+    plan = Plan.of([records_its_gpus(name) for name in "abcd"])
+    resources = {"train": Resources(gpus=1, cpus=1, minutes=5)}
+    outcomes = run_jobs(plan, executor("local", tmp_path / "logs"), resources, parallel=4, device="cpu",
+                        cache_dir=tmp_path, poll_seconds=0.05, gpus=(0, 1))
+    assert [o.state for o in outcomes] == [DONE] * 4
+    ran = [json.loads((tmp_path / name / "final.json").read_text()) for name in "abcd"]
+    assert {gpu for gpu, _, _ in ran} == {"0", "1"}
+    for i, (gpu, start, end) in enumerate(ran):
+        for other_gpu, other_start, other_end in ran[i + 1:]:
+            assert gpu != other_gpu or end <= other_start or other_end <= start
+
+
+def test_a_unit_asking_more_gpus_than_the_machine_has_is_refused_in_one_line(tmp_path):
+    resources = {"train": Resources(gpus=2, cpus=1, minutes=5)}
+    with pytest.raises(ConfigError, match="asks for 2 GPUs; this machine has 1"):
+        run_jobs(Plan.of([records_its_gpus("a")]), executor("local", tmp_path / "logs"), resources, parallel=1,
+                 device="cpu", cache_dir=tmp_path, gpus=(0,))
+
+
+def test_the_slurm_executor_off_a_cluster_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no srun
+    with pytest.raises(ConfigError, match="the slurm executor cannot start here: .*srun"):
+        executor("slurm", tmp_path)
+
+
+def test_cluster_options_reach_submitit_and_an_unknown_one_is_one_line(tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "srun"  # what submitit looks for to believe it is on a Slurm cluster
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    jobs = executor("slurm", tmp_path, {"partition": "gpu", "account": "lab"})
+    assert jobs._executor.parameters["partition"] == "gpu" and jobs._executor.parameters["account"] == "lab"
+    with pytest.raises(ConfigError, match="unknown slurm option"):
+        executor("slurm", tmp_path, {"no_such_option": "1"})
+    with pytest.raises(ConfigError, match="the local executor takes no cluster options"):
+        executor("local", tmp_path, {"partition": "gpu"})

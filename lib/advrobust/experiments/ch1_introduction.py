@@ -13,9 +13,10 @@ from torch import Tensor, nn
 
 from ..attacks.result import AttackResult
 from ..data import TensorData
-from ..profiles.whitebox import WhiteBoxSettings
+from ..jobs import Unit
+from ..profiles.whitebox import WhiteBoxSettings, whitebox
 from ..robustness.accuracy import correctly_classified, one_per_class, top1
-from .ch2_white_box import WhiteBoxVictim
+from .ch2_white_box import WhiteBoxVictim, victim_training
 from .claims import Claim, judged, paired_effect
 
 
@@ -66,3 +67,14 @@ def prediction_titles(model: nn.Module, images: Tensor) -> list[str]:
     """"predicted k" and the softmax confidence of the top-1 class, per image (Figure 1.1's titles)."""
     labels, confidence = top1(model, images)
     return [f"predicted {int(k)}\n({float(p):.0%})" for k, p in zip(labels, confidence)]
+
+
+# ------------------------------------------------------------------------------ jobs
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The units Figure 1.1 of the page ``ch01_introduction`` needs at ``profile``: the training
+    of Chapter 2's white-box victim (the same unit as :func:`.ch2_white_box.units`'s). Its C&W
+    runs are white-box attacks of the page itself (nothing cached); Table 1.1's classifier is
+    :func:`.ch1_text.units`'s. ``seed`` does not enter."""
+    return [victim_training(whitebox(profile).train, profile, "ch01_introduction")]

@@ -17,6 +17,7 @@ case: to them "mooP" and "moop" are the same text.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,11 +35,17 @@ from ..data.agnews import (
     replace_characters,
 )
 from ..errors import DataError
-from ..profiles.text_classification import TextClassificationSettings
+from ..jobs import Unit
+from ..jobs.units import trained_run
+from ..profiles.text_classification import (
+    TextClassificationSettings,
+    text_classification,
+)
 from ..robustness.accuracy import model_device, top1
 from ..tables import thesis_table
 from ..text.hotflip import HotFlip
 from ..training import trained_model
+from ..training.cache import run_directory
 
 DATA_ABSENT = "paper only: data absent"
 THESIS_PHRASE = "Soweto township marks its 100th birthday"  # finds the thesis's text in AG News
@@ -92,8 +99,7 @@ def table_1_1(
     the thesis's table with the data-absent status naming the missing file and where it goes."""
     thesis = thesis_rows()
     try:
-        test = load_ag_news("test", data_root)
-        model = trained_model(settings.train, device, cache_dir, data_root)
+        test, model = classifier(settings, device, data_root, cache_dir)
     except DataError as error:
         return Table11(f"{DATA_ABSENT}: {error}", pd.concat({"thesis": thesis}, names=["source", "row"]))
     on = model_device(model)
@@ -120,6 +126,18 @@ def table_1_1(
     ours = example_rows(model, test.texts[index], data.x[index], adversarial, test.classes)
     table = pd.concat({"thesis": thesis, f"ours ({profile})": ours}, names=["source", "row"])
     return Table11("ran", table, summary, example, result)
+
+
+def classifier(
+    settings: TextClassificationSettings,
+    device: torch.device | str,
+    data_root: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+) -> tuple[LabelledTexts, nn.Module]:
+    """AG News's test split and the classifier of ``settings.train`` (from the checkpoint cache,
+    else trained now): what :func:`table_1_1` attacks. A :class:`DataError` without AG News."""
+    test = load_ag_news("test", data_root)
+    return test, trained_model(settings.train, device, cache_dir, data_root)
 
 
 def example_rows(model: nn.Module, text: str, ids: Tensor, adversarial: Tensor, classes: tuple[str, ...]) -> pd.DataFrame:
@@ -174,3 +192,21 @@ def _example(
     best = pool[lengths[chosen[pool]].argmin()]
     what = "the shortest attacked text that fell" if bool(broken.any()) else "the shortest attacked text (none fell)"
     return int(chosen[best]), result.x_adv[best], f"{what} (AG News test text {int(chosen[best])})"
+
+
+# ------------------------------------------------------------------------------ jobs
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The units Table 1.1 of the page ``ch01_introduction`` needs at ``profile``: the training of
+    its character-level classifier (by the image trainer, so kind "train"; its run raises the
+    AG News loader's :class:`DataError` when the data are absent). HotFlip is a white-box attack
+    of the page itself (nothing cached). ``seed`` does not enter; the cost is not estimated (the
+    estimate's probes know image datasets only)."""
+    settings = text_classification(profile)
+    return [trained_run(run_directory(settings.train), "train", "ch01_introduction",
+                        functools.partial(_train_classifier, settings))]
+
+
+def _train_classifier(settings: TextClassificationSettings, device: torch.device) -> None:
+    classifier(settings, device)

@@ -9,21 +9,30 @@ attacked examples, :func:`falls_claims`).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
 
+from .. import blackbox
 from ..blackbox.base import BlackBoxResult
 from ..data import TensorData, load_dataset
+from ..data.files import data_root
+from ..data.higgs import SAMPLE_FOLDER, UCI_FILE
+from ..errors import require
+from ..jobs import Unit
+from ..jobs.units import stage, trained_run
 from ..models.gbdt import GBDTScores, roc_auc
-from ..profiles.gbdt import GBDTExperiment, GBDTSettings
+from ..profiles.gbdt import GBDTExperiment, GBDTSettings, gbdt
 from ..robustness.accuracy import choose_correct
+from ..runtime import cache_root
 from ..tables import beside_thesis, thesis_table
-from ..training.gbdt import train_gbdt
+from ..training.gbdt import MODEL_FILE, GBDTConfig, train_gbdt
 from .attack_runs import distortion_table, query_grid, run_attacks
 from .claims import FAILS, HOLDS, Claim, Part, joint_claim, paired_effect
 
@@ -56,16 +65,18 @@ class GBDTVictim:
 
 
 def train_victims(settings: GBDTSettings) -> dict[str, GBDTVictim]:
-    """Table 2.1's dataset name -> its GBDT (trained once, then read from the checkpoint cache,
+    """Table 2.1's dataset name -> its GBDT (:func:`train_victim`)."""
+    return {experiment.dataset: train_victim(settings, experiment) for experiment in settings.experiments()}
+
+
+def train_victim(settings: GBDTSettings, experiment: GBDTExperiment) -> GBDTVictim:
+    """The GBDT of one column of Table 2.1 (trained once, then read from the checkpoint cache,
     keyed by its configuration and the data files), with LightGBM on ``num_threads`` threads."""
-    victims = {}
-    for experiment in settings.experiments():
-        config = experiment.model
-        scores = GBDTScores(train_gbdt(config, num_threads=settings.num_threads), num_threads=settings.num_threads)
-        train = load_dataset(config.dataset, "train", device="cpu")
-        test = load_dataset(config.dataset, "test", device="cpu")
-        victims[experiment.dataset] = GBDTVictim(experiment, scores, train, test, scores(test.x))
-    return victims
+    config = experiment.model
+    scores = GBDTScores(train_gbdt(config, num_threads=settings.num_threads), num_threads=settings.num_threads)
+    train = load_dataset(config.dataset, "train", device="cpu")
+    test = load_dataset(config.dataset, "test", device="cpu")
+    return GBDTVictim(experiment, scores, train, test, scores(test.x))
 
 
 def models_table(victims: dict[str, GBDTVictim], profile: str) -> pd.DataFrame:
@@ -104,18 +115,20 @@ class GBDTRun:
 
 
 def attack_victims(settings: GBDTSettings, victims: dict[str, GBDTVictim], seed: int) -> dict[str, GBDTRun]:
+    """:func:`attack_victim` on each GBDT, by Table 2.1's dataset name."""
+    return {name: attack_victim(settings, victim, seed) for name, victim in victims.items()}
+
+
+def attack_victim(settings: GBDTSettings, victim: GBDTVictim, seed: int) -> GBDTRun:
     """The OPT-attack (:meth:`GBDTSettings.opt`) on the first ``n_attack`` correctly classified test
-    examples of each GBDT, once to the largest read point; finished runs come from the cache (keyed
+    examples of the GBDT, once to the largest read point; a finished run comes from the cache (keyed
     by the GBDTConfig, the attack's settings and bounds, and the examples)."""
-    runs = {}
-    for name, victim in victims.items():
-        experiment = victim.experiment
-        chosen = choose_correct(victim.scores, victim.test.x, victim.test.y, experiment.n_attack)
-        x, y = victim.test.x[chosen], victim.test.y[chosen]
-        spec = settings.opt(experiment, experiment.attack_bounds(victim.train.x, x), seed)
-        result = run_attacks(victim.scores, {"OPT attack": spec}, x, y, model_key=experiment.model.key())["OPT attack"]
-        runs[name] = GBDTRun(experiment, x, result)
-    return runs
+    experiment = victim.experiment
+    chosen = choose_correct(victim.scores, victim.test.x, victim.test.y, experiment.n_attack)
+    x, y = victim.test.x[chosen], victim.test.y[chosen]
+    spec = settings.opt(experiment, experiment.attack_bounds(victim.train.x, x), seed)
+    result = run_attacks(victim.scores, {"OPT attack": spec}, x, y, model_key=experiment.model.key())["OPT attack"]
+    return GBDTRun(experiment, x, result)
 
 
 def table_2_1(runs: dict[str, GBDTRun]) -> pd.DataFrame:
@@ -204,3 +217,46 @@ def example_rows(victim: GBDTVictim, run: GBDTRun, shown: int = 6) -> tuple[Tens
     titles = [f"pred {p}" for p in predicted[:shown]] + [
         f"pred {p}, L2 {float(d):.2f}" for p, d in zip(predicted[shown:], run.result.l2[:shown])]
     return images, titles, ["original", "OPT-attack"]
+
+
+# ------------------------------------------------------------------------------ jobs
+
+PAGE = "ch02_gbdt"
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The units the page ``ch02_gbdt`` needs at ``profile``: per column of Table 2.1, the GBDT's
+    training (:func:`~advrobust.training.gbdt.train_gbdt`) and a stage of its OPT-attack run on
+    the examples ``seed`` draws (:func:`attack_victim`). LightGBM runs on the CPU whatever the
+    device; the costs are not estimated (the estimate's probes time torch networks)."""
+    settings = gbdt(profile)
+    listed: list[Unit] = []
+    for experiment in settings.experiments():
+        name = run_name(experiment.model)
+        training = trained_run(Path(name), "cpu", PAGE, functools.partial(_train, settings, experiment, name),
+                               final=MODEL_FILE)
+        # the training's name says which HIGGS data it learns from: other data, another attack
+        listed += [training, stage(experiment.dataset.lower(), "cpu", PAGE,
+                                  functools.partial(_attack, settings, experiment, seed),
+                                  (settings, experiment, name, seed), [training], code=(blackbox,))]
+    return listed
+
+
+def run_name(config: GBDTConfig) -> str:
+    """The name of the run directory :func:`~advrobust.training.gbdt.train_gbdt` gives ``config``,
+    ``gbdt-<data>-<key>``, found without reading the data: ``<data>`` is the layout the HIGGS loader
+    reads (UCI's file when it is under the data root, else LightGBM's sample), else the dataset."""
+    data = config.dataset
+    if data == "higgs":
+        data = "higgs" if (data_root() / UCI_FILE).is_file() else SAMPLE_FOLDER
+    return f"gbdt-{data}-{config.key()}"
+
+
+def _train(settings: GBDTSettings, experiment: GBDTExperiment, name: str, device: torch.device) -> None:
+    train_gbdt(experiment.model, num_threads=settings.num_threads)
+    require((cache_root() / name / MODEL_FILE).is_file(),
+            f"train_gbdt did not write {name}/{MODEL_FILE}: run_name no longer names its run directory")
+
+
+def _attack(settings: GBDTSettings, experiment: GBDTExperiment, seed: int, device: torch.device) -> None:
+    attack_victim(settings, train_victim(settings, experiment), seed)

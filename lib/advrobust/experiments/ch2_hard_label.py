@@ -8,7 +8,8 @@ the page checks and the examples of Figure 2.9.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -16,11 +17,15 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from .. import blackbox
 from ..attacks.result import AttackResult
 from ..blackbox.base import BlackBoxResult
-from ..data import load_dataset
+from ..data import TensorData, load_dataset
 from ..data.loading import load_if_present
-from ..profiles.hard_label import HardLabelSettings
+from ..jobs import Unit
+from ..jobs.estimate import query_work
+from ..jobs.units import image_training, stage
+from ..profiles.hard_label import HardLabelSettings, hard_label
 from ..profiles.whitebox import WhiteBoxSettings
 from ..robustness.accuracy import predict
 from ..tables import beside_thesis, thesis_table
@@ -35,6 +40,7 @@ from .attack_runs import (
     target_class_starts,
     victim,
 )
+from .ch2_white_box import victim_training
 from .claims import Claim, Part, joint_claim, paired_effect
 
 NUM_CLASSES = 10  # MNIST's and CIFAR-10's; random targets are drawn among the other nine
@@ -44,15 +50,25 @@ TABLE_2_2_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}  # Table 2.2's datas
 def hard_label_victim(settings: HardLabelSettings, device: torch.device | str, seed: int) -> Victim:
     """The dataset's C&W network and its ``n_examples`` attacked test images (drawn by ``seed``);
     the test set is downloaded when missing."""
-    test = load_dataset(settings.dataset, "test", device=device)
-    return victim(settings.train, test, settings.n_test, settings.n_examples, device, seed)
+    return _victim_on(settings, load_dataset(settings.dataset, "test", device=device), device, seed)
 
 
 def victim_if_present(settings: HardLabelSettings, device: torch.device | str, seed: int) -> Victim | None:
     """:func:`hard_label_victim` when the dataset's test files are on disk, else None (for CIFAR-10,
     which the book never downloads)."""
     test = load_if_present(settings.dataset, "test", device=device)
-    return None if test is None else victim(settings.train, test, settings.n_test, settings.n_examples, device, seed)
+    return None if test is None else _victim_on(settings, test, device, seed)
+
+
+def present_victim(settings: HardLabelSettings, device: torch.device | str, seed: int) -> Victim:
+    """:func:`victim_if_present`, with the loader's :class:`~advrobust.errors.DataError` (what is
+    missing and where it goes) instead of None when the test files are not on disk."""
+    test = load_dataset(settings.dataset, "test", device=device, download=False)
+    return _victim_on(settings, test, device, seed)
+
+
+def _victim_on(settings: HardLabelSettings, test: TensorData, device: torch.device | str, seed: int) -> Victim:
+    return victim(settings.train, test, settings.n_test, settings.n_examples, device, seed)
 
 
 def untargeted_runs(settings: HardLabelSettings, attacked: Victim) -> dict[str, BlackBoxResult]:
@@ -208,3 +224,52 @@ def figure_2_9_rows(side: SideRuns, shown: int = 4) -> tuple[Tensor, list[str], 
 def figure_2_6_panel(settings: HardLabelSettings, runs: dict[str, BlackBoxResult]) -> dict[str, pd.DataFrame]:
     """The dataset's panel of Figure 2.6: median L2 against queries up to ``max_budget``."""
     return {TABLE_2_2_NAMES[settings.dataset]: median_curves(runs, query_grid(settings.max_budget))}
+
+
+# ------------------------------------------------------------------------------ jobs
+
+PAGE = "ch02_hard_label_attacks"
+_VictimOf = Callable[[HardLabelSettings, torch.device, int], Victim]  # hard_label_victim or present_victim
+
+
+def side_run_count(settings: HardLabelSettings) -> int:
+    """How many distinct attack runs :func:`side_runs` makes: the untargeted ones (Sign-OPT at
+    Q = 200 is one run, shared by three figures) and the targeted ones."""
+    untargeted = {*settings.svm_specs().values(), *settings.q_specs().values(), *settings.zo_specs().values()}
+    return len(untargeted) + len(settings.targeted_specs())
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The units the page ``ch02_hard_label_attacks`` needs at ``profile``: the MNIST victim's
+    training (the white-box page's network, :func:`~.ch2_white_box.victim_training`) with a stage
+    for Table 2.2's untargeted runs (:func:`untargeted_runs`) and one for the side experiments
+    (:func:`side_runs`, when the profile has them); the CIFAR-10 network's training with a stage
+    for its untargeted runs, which raises the loader's :class:`~advrobust.errors.DataError` when
+    CIFAR-10's test files are absent (the page skips the section). The images attacked are drawn
+    by ``seed``. The white-box C&W reference and the page's exercises run on the page."""
+    mnist, cifar = hard_label(profile, "mnist"), hard_label(profile, "cifar10")
+    mnist_training = victim_training(mnist.train, profile, PAGE)
+    cifar_training = image_training(cifar.train, chapter=PAGE)
+    listed = [mnist_training, _untargeted_stage(mnist, seed, mnist_training, hard_label_victim)]
+    if mnist.n_side > 0:
+        queries = mnist.n_side * mnist.side_budget * side_run_count(mnist)
+        listed.append(stage(f"{mnist.dataset}-side", "attack", PAGE, functools.partial(_side_stage, mnist, seed),
+                           (mnist, seed), [mnist_training], code=(blackbox,),
+                           work=query_work(mnist.train, queries, mnist.n_side)))
+    return [*listed, cifar_training, _untargeted_stage(cifar, seed, cifar_training, present_victim)]
+
+
+def _untargeted_stage(settings: HardLabelSettings, seed: int, training: Unit, attacked: _VictimOf) -> Unit:
+    """The stage of :func:`untargeted_runs` on ``attacked``'s victim."""
+    queries = settings.n_examples * settings.max_budget * len(settings.attacks)
+    return stage(f"{settings.dataset}-untargeted", "attack", PAGE,
+                 functools.partial(_untargeted, settings, seed, attacked), (settings, seed), [training],
+                 code=(blackbox,), work=query_work(settings.train, queries, settings.n_examples))
+
+
+def _untargeted(settings: HardLabelSettings, seed: int, attacked: _VictimOf, device: torch.device) -> None:
+    untargeted_runs(settings, attacked(settings, device, seed))
+
+
+def _side_stage(settings: HardLabelSettings, seed: int, device: torch.device) -> None:
+    side_runs(settings, hard_label_victim(settings, device, seed), device, seed)

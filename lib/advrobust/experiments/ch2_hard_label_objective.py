@@ -16,7 +16,9 @@ import torch
 
 from ..blackbox.oracle import HardLabelOracle
 from ..blackbox.search import local_search
+from ..jobs import Unit
 from ..models import ToyMLP
+from ..profiles.base import check_profile
 from ..toys import hard_label_2d as toy2d
 
 NETWORK, CIRCLE, TREE = "3-layer network", "circle ‖x‖² ≥ 0.4", "GBDT"  # the classifiers' names on the page
@@ -139,3 +141,14 @@ def agreement_table(toys: Classifiers, shifts: Sequence[int] = (1, 5, 20)) -> pd
          for name, case in toys.cases.items()},
         index=pd.Index([f"{shift * step:g}°" for shift in shifts], name="angle between θ and θ + εu"),
     )
+
+
+# ------------------------------------------------------------------------------ jobs
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The units the page ``ch02_hard_label_objective`` needs at ``profile``: none. Its network and
+    GBDT of the plane train in seconds on every run of the page (:func:`classifiers`, nothing
+    cached), and its searches are the page's own."""
+    check_profile(profile)
+    return []

@@ -6,18 +6,26 @@ and put them beside the white-box attacks that see the gradients.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
 from torch import Tensor
 
+from .. import blackbox
 from ..attacks.result import AttackResult
 from ..blackbox.base import BlackBoxResult
-from ..profiles.score_based import ScoreBasedSettings
+from ..data import load_dataset
+from ..jobs import Unit
+from ..jobs.estimate import query_work
+from ..jobs.units import stage
+from ..profiles.score_based import ScoreBasedSettings, score_based
 from ..profiles.whitebox import WhiteBoxSettings
 from ..robustness.accuracy import predict
 from .attack_runs import Victim, distortion_table, query_grid, run_attacks
+from .attack_runs import victim as attacked
+from .ch2_white_box import victim_training
 
 
 @dataclass(frozen=True)
@@ -30,11 +38,24 @@ class SoftLabelRuns:
     pgd: AttackResult  # white-box PGD at ``nes_eps``, the white-box page's settings
 
 
+def soft_label_victim(settings: ScoreBasedSettings, device: torch.device | str, seed: int) -> Victim:
+    """The white-box page's MNIST network and ``n_examples`` correctly classified test images drawn
+    by ``seed`` from ``n_test`` (:func:`~.attack_runs.victim`): the page's attacked images."""
+    test = load_dataset(settings.train.dataset, "test", device=device)
+    return attacked(settings.train, test, settings.n_test, settings.n_examples, device, seed)
+
+
+def black_box_runs(settings: ScoreBasedSettings, victim: Victim) -> dict[str, BlackBoxResult]:
+    """ZOO and NES on the victim's images, labelled as on the page (cached runs,
+    :func:`~.attack_runs.run_attacks`)."""
+    return run_attacks(victim.model, {"ZOO (L2)": settings.zoo, "NES (L∞)": settings.nes}, victim.x, victim.y,
+                       model_key=victim.model_key)
+
+
 def run_soft_label(settings: ScoreBasedSettings, whitebox: WhiteBoxSettings, victim: Victim) -> SoftLabelRuns:
-    """ZOO and NES (cached runs, :func:`~.attack_runs.run_attacks`), then C&W L2 and PGD at NES's ε."""
+    """ZOO and NES (:func:`black_box_runs`), then C&W L2 and PGD at NES's ε."""
     model, x, y = victim.model, victim.x, victim.y
-    black_box = run_attacks(model, {"ZOO (L2)": settings.zoo, "NES (L∞)": settings.nes}, x, y,
-                            model_key=victim.model_key)
+    black_box = black_box_runs(settings, victim)
     cw = whitebox.cw.build(model).run(x, y)
     pgd = whitebox.pgd(settings.nes_eps).build(model).run(x, y)
     return SoftLabelRuns(black_box["ZOO (L2)"], black_box["NES (L∞)"], cw, pgd)
@@ -119,3 +140,25 @@ def zoo_updates_per_pixel(settings: ScoreBasedSettings, pixels: int) -> float:
     iteration of 2 ``zoo_coords`` + 1 queries."""
     iterations = settings.zoo_budget / (2 * settings.zoo_coords + 1)
     return iterations * settings.zoo_coords / pixels
+
+
+# ------------------------------------------------------------------------------ jobs
+
+PAGE = "ch02_soft_label"
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The units the page ``ch02_soft_label`` needs at ``profile``: its victim's training (the
+    white-box page's network, :func:`~.ch2_white_box.victim_training`) and one stage running ZOO
+    and NES on the images ``seed`` draws (:func:`black_box_runs`; the white-box references are
+    the page's own)."""
+    settings = score_based(profile)
+    training = victim_training(settings.train, profile, PAGE)
+    queries = settings.n_examples * (settings.zoo_budget + settings.nes_budget)
+    return [training, stage("zoo-nes", "attack", PAGE, functools.partial(_black_box_stage, settings, seed),
+                            (settings, seed), [training], code=(blackbox,),
+                            work=query_work(settings.train, queries, settings.n_examples))]
+
+
+def _black_box_stage(settings: ScoreBasedSettings, seed: int, device: torch.device) -> None:
+    black_box_runs(settings, soft_label_victim(settings, device, seed))

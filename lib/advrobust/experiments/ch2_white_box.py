@@ -22,7 +22,9 @@ from ..attacks.base import BudgetedAttack
 from ..attacks.result import AttackResult
 from ..attacks.spec import AttackSpec
 from ..data import TensorData, load_dataset
-from ..profiles.whitebox import EXAMPLE_EPS, WhiteBoxSettings
+from ..jobs import Unit
+from ..jobs.units import image_training
+from ..profiles.whitebox import EXAMPLE_EPS, WhiteBoxSettings, whitebox
 from ..robustness.accuracy import (
     choose_correct,
     clean_accuracy,
@@ -33,9 +35,10 @@ from ..robustness.accuracy import (
 )
 from ..robustness.masking import gradient_masking_checks
 from ..tables import beside_thesis, thesis_table
-from ..training import trained_model
+from ..training import TrainConfig, trained_model
 
 THESIS_CW_MEAN_L2 = 0.88  # Table 2.2: C&W's average L2 distortion on MNIST
+VICTIM_PAGE = "ch01_introduction"  # the first page in book order that trains the victim (Figure 1.1)
 
 
 @dataclass(frozen=True)
@@ -190,3 +193,20 @@ def example_grid(
     rows.update({label: result.x_adv[:shown] for label, result in minimal.items()})
     images = torch.cat(list(rows.values()))
     return ExampleGrid(images, predict(model, images).tolist(), list(rows), shown)
+
+
+# ------------------------------------------------------------------------------ jobs
+
+
+def victim_training(config: TrainConfig, profile: str, page: str) -> Unit:
+    """The unit that trains ``config`` for ``page``: when it is the white-box victim of ``profile``
+    (the C&W MNIST network the soft- and hard-label pages share through the cache), the one unit
+    of that run, listed under the first page that uses it (:data:`VICTIM_PAGE`)."""
+    return image_training(config, chapter=VICTIM_PAGE if config == whitebox(profile).train else page)
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The units the page ``ch02_white_box`` needs at ``profile``: its victim's training (the unit
+    of Figure 1.1's page, :func:`victim_training`). Its attacks are white-box runs of the page
+    itself (nothing cached), so none is a unit; ``seed`` does not enter."""
+    return [victim_training(whitebox(profile).train, profile, "ch02_white_box")]

@@ -18,6 +18,7 @@ the same count play the same scenarios with the same coin tosses.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,11 +44,15 @@ from ..dialogue.selfplay import (
     self_play,
     selfplay_metrics,
 )
-from ..profiles.dialogue import ATTACK_ROWS, AdvAgentSettings
+from ..jobs.unit import Unit, Work
+from ..jobs.units import stage
+from ..profiles.dialogue import ATTACK_ROWS, AdvAgentSettings, advagent
 from ..runtime import resolve_device
 from ..tables import beside_thesis, thesis_table
 from ..training.dialogue import (
+    DialogueTrainConfig,
     dialogue_training_history,
+    dialogue_training_rate,
     evaluate_dialogue_model,
     trained_dialogue_model,
 )
@@ -57,7 +62,16 @@ from ..training.self_play import (
     reinforced_agent,
     run_history,
 )
-from .claims import FAILS, HOLDS, Claim, Part, joint_claim, judged, mean_effect, paired_effect
+from .claims import (
+    FAILS,
+    HOLDS,
+    Claim,
+    Part,
+    joint_claim,
+    judged,
+    mean_effect,
+    paired_effect,
+)
 
 DATA_KEY = "negotiate-unk20"
 ROW_NAMES = {"none": "No attack (RL agent)", "transfer": "Transfer", "rl": "RL attack", "reactive": "Reactive",
@@ -94,10 +108,20 @@ def negotiation(settings: AdvAgentSettings, device: torch.device | str = "auto")
                        resolve_device(device) if isinstance(device, str) else device)
 
 
+def training_data_key(settings: AdvAgentSettings) -> str:
+    """Names the training dialogues of ``settings`` in the model cache."""
+    subset = settings.supervised.train_dialogues
+    return DATA_KEY if subset is None else f"{DATA_KEY}-first{subset}"
+
+
 def data_key(setup: Negotiation) -> str:
     """Names the training dialogues in the model cache."""
-    subset = setup.settings.supervised.train_dialogues
-    return DATA_KEY if subset is None else f"{DATA_KEY}-first{subset}"
+    return training_data_key(setup.settings)
+
+
+def supervised_config(settings: AdvAgentSettings, vocab_size: int) -> DialogueTrainConfig:
+    """The SV agent's training run for a vocabulary of ``vocab_size`` words."""
+    return settings.supervised.config(vocab_size, training_data_key(settings))
 
 
 @dataclass(frozen=True)
@@ -111,25 +135,60 @@ class Agents:
     co_trained_attacker: TrainedAgent  # the attacker of the last round of eq. (3.13)
 
 
+class AgentRuns:
+    """The trained agents of §3.2, each trained (or read from the cache) when first asked for,
+    after the runs it starts from (which it reads from the cache when they are there)."""
+
+    def __init__(self, setup: Negotiation, progress: bool | None = None) -> None:
+        self.setup = setup
+        self.progress = progress  # the SV agent's progress bar
+
+    @functools.cached_property
+    def sv(self) -> TrainedAgent:
+        """The SV agent: supervised on the human dialogues."""
+        setup = self.setup
+        config = supervised_config(setup.settings, len(setup.vocabulary))
+        return TrainedAgent(trained_dialogue_model(config, setup.train, setup.valid, setup.device,
+                                                   progress=self.progress), config.key())
+
+    @functools.cached_property
+    def rl(self) -> TrainedAgent:
+        """The RL agent: the SV agent in self-play against the SV agent."""
+        return self._reinforced("rl", self.sv, self.setup.settings.rl_agent)
+
+    @functools.cached_property
+    def attacker_vs_sv(self) -> TrainedAgent:
+        """The RL attacker trained against the SV agent."""
+        return self._reinforced("rlattack", self.sv, self.setup.settings.rl_attack)
+
+    @functools.cached_property
+    def attacker_vs_rl(self) -> TrainedAgent:
+        """The RL attacker trained against the RL agent."""
+        return self._reinforced("rlattack", self.rl, self.setup.settings.rl_attack)
+
+    @functools.cached_property
+    def adversarial_pair(self) -> tuple[TrainedAgent, TrainedAgent]:
+        """The RL agent and its RL attacker after eq. (3.13)'s adversarial training."""
+        setup = self.setup
+        return adversarial_training(self.rl, self.attacker_vs_rl, setup.vocabulary, setup.training,
+                                    setup.settings.adversarial, self._supervised(), data_key(setup), setup.device)
+
+    def _supervised(self) -> NegotiationData | None:
+        """The human dialogues of the self-play runs' supervised steps (None: they take none)."""
+        return self.setup.train if self.setup.settings.rl_agent.sv_train_freq else None
+
+    def _reinforced(self, name: str, partner: TrainedAgent, config: ReinforceConfig) -> TrainedAgent:
+        """The SV agent fine-tuned by REINFORCE with ``config`` against ``partner``."""
+        setup = self.setup
+        return reinforced_agent(name, self.sv, partner, setup.vocabulary, setup.training, config, self._supervised(),
+                                data_key(setup), setup.device)
+
+
 def agents(setup: Negotiation, progress: bool | None = None) -> Agents:
     """Train (or read from the cache) the SV agent, the RL agent, the RL attackers and the
     adversarially trained pair."""
-    settings, key = setup.settings, data_key(setup)
-    config = settings.supervised.config(len(setup.vocabulary), key)
-    sv = TrainedAgent(trained_dialogue_model(config, setup.train, setup.valid, setup.device, progress=progress),
-                      config.key())
-    supervised = setup.train if settings.rl_agent.sv_train_freq else None
-
-    def reinforced(name: str, start: TrainedAgent, partner: TrainedAgent, config: ReinforceConfig) -> TrainedAgent:
-        return reinforced_agent(name, start, partner, setup.vocabulary, setup.training, config, supervised, key,
-                                setup.device)
-
-    rl = reinforced("rl", sv, sv, settings.rl_agent)
-    attackers = {"SV": reinforced("rlattack", sv, sv, settings.rl_attack),
-                 "RL": reinforced("rlattack", sv, rl, settings.rl_attack)}
-    target, attacker = adversarial_training(rl, attackers["RL"], setup.vocabulary, setup.training,
-                                            settings.adversarial, supervised, key, setup.device)
-    return Agents(sv, rl, attackers, target, attacker)
+    runs = AgentRuns(setup, progress)
+    return Agents(runs.sv, runs.rl, {"SV": runs.attacker_vs_sv, "RL": runs.attacker_vs_rl}, *runs.adversarial_pair)
 
 
 def perplexities(setup: Negotiation, trained: Agents, profile: str) -> pd.DataFrame:
@@ -146,8 +205,7 @@ def perplexities(setup: Negotiation, trained: Agents, profile: str) -> pd.DataFr
 def training_curves(setup: Negotiation, trained: Agents) -> dict[str, dict[str, list[float]]]:
     """The per-epoch records of the supervised run and of each self-play run."""
     key = data_key(setup)
-    config = setup.settings.supervised.config(len(setup.vocabulary), key)
-    curves = {"SV (supervised)": dialogue_training_history(config)}
+    curves = {"SV (supervised)": dialogue_training_history(supervised_config(setup.settings, len(setup.vocabulary)))}
     curves["RL agent"] = run_history("rl", key, trained.rl.key)
     for target, attacker in trained.attackers.items():
         curves[f"RL attacker vs {target}"] = run_history("rlattack", key, attacker.key)
@@ -386,3 +444,76 @@ def claims(runs: dict[str, dict[str, AttackRun]], adversarial: dict[str, AttackR
                         f"against the RL agent minus against the adversarially trained agent {lowered}",
                         item="Table 3.14"))
     return lines
+
+
+# ------------------------------------------------------------------------------ the jobs
+
+CHAPTER = "ch03_advagent"
+UNKNOWN_VOCABULARY = 0  # the vocabulary size in a unit's settings: the data decides it, and data_key names the data
+# Each trained run of AgentRuns: (unit name, kind, the runs it starts from or plays against)
+AGENT_RUNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "sv": ("sv-agent", "dialogue-train", ()),
+    "rl": ("rl-agent", "self-play", ("sv",)),
+    "attacker_vs_sv": ("rl-attacker-vs-sv", "self-play", ("sv",)),
+    "attacker_vs_rl": ("rl-attacker-vs-rl", "self-play", ("sv", "rl")),
+    "adversarial_pair": ("adversarial-training", "self-play", ("sv", "rl", "attacker_vs_rl")),
+}
+
+
+# What the estimate of the SV agent's cost assumes of the dialogues, which a plan may not read: the
+# training dialogues of train.txt, the vocabulary size of negotiate-unk20 and the mean tokens of a
+# training dialogue, measured on the files.
+NEGOTIATION_TRAIN_DIALOGUES = 10_095
+NEGOTIATION_VOCABULARY = 465
+NEGOTIATION_DIALOGUE_LENGTH = 56
+
+
+def supervised_work(settings: AdvAgentSettings) -> Work:
+    """The work of the SV agent's run: epochs (annealing ones included) x training dialogues,
+    timed by the trainer (:func:`~advrobust.training.dialogue.dialogue_training_rate`)."""
+    config = supervised_config(settings, NEGOTIATION_VOCABULARY)
+    dialogues = settings.supervised.train_dialogues or NEGOTIATION_TRAIN_DIALOGUES
+    return Work(config.total_epochs * dialogues, "dialogues",
+                f"train {config.model} {dict(config.model_options)} with {config.optimizer}, batch {config.batch_size}",
+                functools.partial(dialogue_training_rate, config, NEGOTIATION_DIALOGUE_LENGTH))
+
+
+def train_agent(settings: AdvAgentSettings, run: str, device: torch.device | str) -> None:
+    """Train (or read from the cache) the run ``run`` of :class:`AgentRuns` (an attribute name),
+    reading the runs it starts from from the cache."""
+    getattr(AgentRuns(negotiation(settings, device)), run)
+
+
+def agent_run_settings(settings: AdvAgentSettings, run: str) -> tuple[object, ...]:
+    """What decides the run ``run`` of :class:`AgentRuns` besides the data: the SV agent's config
+    (its vocabulary size left at :data:`UNKNOWN_VOCABULARY`), and for a self-play run the
+    scenario split, the RL agent's REINFORCE settings (which also decide the supervised steps of
+    every self-play run), the RL attack's, and adversarial training's."""
+    chain: tuple[object, ...] = (supervised_config(settings, UNKNOWN_VOCABULARY),)
+    if run != "sv":
+        chain += (("scenarios", settings.evaluation_pool, settings.training_scenarios), settings.rl_agent)
+    if run in ("attacker_vs_sv", "attacker_vs_rl", "adversarial_pair"):
+        chain += (settings.rl_attack,)
+    if run == "adversarial_pair":
+        chain += (settings.adversarial,)
+    return chain
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The units the chapter page ch03_advagent needs at ``profile``: the SV agent, the RL agent,
+    the RL attackers against each and adversarial training (:data:`AGENT_RUNS`), each a stage
+    (:func:`~advrobust.jobs.units.stage`) running :func:`train_agent`, since their run
+    directories hash the vocabulary size and the self-play scenarios, which only the data tells;
+    a stage's settings are :func:`agent_run_settings`. The SV agent's cost is
+    :func:`supervised_work`; the self-play runs have no estimate, since what a game costs depends
+    on the trained agents (how long they talk, how soon they select), which a probe before
+    training cannot have. The page's ``seed`` trains nothing differently (each run seeds itself),
+    so the units are the same at every seed. The attacks' games are not cached, so they are no
+    units: the page plays them."""
+    settings = advagent(profile)
+    made: dict[str, Unit] = {}
+    for run, (name, kind, needs) in AGENT_RUNS.items():
+        made[run] = stage(name, kind, CHAPTER, functools.partial(train_agent, settings, run),
+                          agent_run_settings(settings, run), [made[need] for need in needs],
+                          work=supervised_work(settings) if run == "sv" else None)
+    return list(made.values())

@@ -11,6 +11,7 @@ attacks; the perplexity of an attack's row over its successful adversarial input
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -18,7 +19,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..attacks.base import eval_mode
 from ..attacks.spec import AttackSpec
@@ -33,17 +34,22 @@ from ..data import (
 )
 from ..data.vocab import Vocabulary
 from ..errors import DataError
+from ..jobs.unit import Unit, Work
+from ..jobs.units import stage
 from ..models import LanguageModel, Seq2Seq
-from ..profiles.seq2sick import Seq2SickSettings
+from ..profiles.seq2sick import Seq2SickSettings, seq2sick
 from ..tables import beside_thesis, thesis_table
 from ..text.keywords import draw_keywords, keyword_band
 from ..text.metrics import corpus_bleu, sentence_bleu
 from ..text.seq2sick import Seq2Sick, Seq2SickResult
-from ..training.text import trained_text_model
+from ..training.text import TextTrainConfig, text_training_rate, trained_text_model
 from .claims import Claim, Effect, Part, joint_claim, judged, mean_effect, paired_effect
 
 DECIMALS = 4
 NON_OVERLAP = "Non-overlap"
+CHAPTER = "ch03_seq2sick"  # the page of both the translation and the summarisation units
+TRANSLATOR, TRANSLATION_LM = "translator", "translation-lm"  # the trained text models, as roles and unit names
+UNKNOWN_SIZE = 0  # a vocabulary size in a unit's settings: the data decides it, and data_key names the data
 
 
 def keyword_row(count: int) -> str:
@@ -68,16 +74,51 @@ def training_pairs(settings: Seq2SickSettings) -> ParallelCorpus:
     return train.subset(settings.train_pairs, 0) if settings.train_pairs else train
 
 
+@dataclass(frozen=True)
+class TextCorpus:
+    """Training pairs as padded ids of the vocabularies built on them (the translator's, the
+    summariser's)."""
+
+    source: Vocabulary
+    target: Vocabulary
+    pairs: TensorData
+
+    def sizes(self) -> tuple[int, int]:
+        """(source words, target words): what the models' configs need of the vocabularies."""
+        return len(self.source), len(self.target)
+
+
+def text_corpus(train: ParallelCorpus, min_freq: int, max_vocabulary: int | None) -> TextCorpus:
+    """``train``'s pairs as ids of its source and target vocabularies (words seen at least
+    ``min_freq`` times, at most ``max_vocabulary`` of them)."""
+    source = Vocabulary.build(train.source, min_freq, max_vocabulary)
+    target = Vocabulary.build(train.target, min_freq, max_vocabulary)
+    return TextCorpus(source, target, sequence_pairs(train, source, target))
+
+
+def translation_configs(settings: Seq2SickSettings, source_words: int, target_words: int) -> dict[str, TextTrainConfig]:
+    """The training runs of the translator and of Table 3.5's language model, by role, given the
+    vocabulary sizes."""
+    return {TRANSLATOR: settings.translator_config(source_words, target_words),
+            TRANSLATION_LM: settings.language_model_config(source_words)}
+
+
+def translation_model(settings: Seq2SickSettings, role: str, device: torch.device | str,
+                      corpus: TextCorpus | None = None) -> nn.Module:
+    """Train (or read from the cache) the model ``role`` of :func:`translation_configs` on
+    ``corpus`` (Multi30k's training pairs of ``settings``, read when not given)."""
+    corpus = corpus if corpus is not None else text_corpus(training_pairs(settings), settings.min_freq,
+                                                           settings.max_vocabulary)
+    return trained_text_model(translation_configs(settings, *corpus.sizes())[role], corpus.pairs, device)
+
+
 def translation(settings: Seq2SickSettings, device: torch.device | str) -> Translation:
     """Train (or read from the cache) the translator and the language model of ``settings``."""
-    train = training_pairs(settings)
-    source = Vocabulary.build(train.source, settings.min_freq, settings.max_vocabulary)
-    target = Vocabulary.build(train.target, settings.min_freq, settings.max_vocabulary)
-    pairs = sequence_pairs(train, source, target)
-    model = trained_text_model(settings.translator_config(len(source), len(target)), pairs, device)
-    lm = trained_text_model(settings.language_model_config(len(source)), pairs, device)
+    corpus = text_corpus(training_pairs(settings), settings.min_freq, settings.max_vocabulary)
+    model = translation_model(settings, TRANSLATOR, device, corpus)
+    lm = translation_model(settings, TRANSLATION_LM, device, corpus)
     assert isinstance(model, Seq2Seq) and isinstance(lm, LanguageModel)
-    return Translation(model, source, target, lm, load_multi30k("test2016", layout=settings.layout))
+    return Translation(model, corpus.source, corpus.target, lm, load_multi30k("test2016", layout=settings.layout))
 
 
 def encoded(corpus: ParallelCorpus, bundle: Translation, device: torch.device | str) -> TensorData:
@@ -393,3 +434,45 @@ def claims(outcomes: pd.DataFrame) -> list[Claim]:
          for name in outcomes.index.unique("attack") if len(rows := _successes(outcomes, name))],
         item="Table 3.5"))
     return found
+
+
+# ------------------------------------------------------------------------------ the jobs
+
+
+# What the estimates of the units' cost assume of Multi30k, which a plan may not read: its training
+# pairs, the mean words of a training source and target sentence (tok layout), and the vocabulary
+# sizes (source, target) of each profile's data_key, measured on the files.
+MULTI30K_TRAIN_PAIRS = 29_000
+MULTI30K_LENGTHS = (13, 12)
+MULTI30K_VOCABULARIES = {"multi30k-tok-min3-2000": (904, 867), "multi30k-tok-min3": (4568, 5382),
+                         "multi30k-tok-min1max50000": (10_214, 18_726)}
+
+
+def text_work(config: TextTrainConfig, pairs: int, lengths: tuple[int, int]) -> Work:
+    """The work of ``config``'s run (its vocabulary sizes filled in) on ``pairs`` training pairs
+    of about ``lengths`` (source, target) words: epochs x pairs sentence pairs, timed by the
+    trainer (:func:`~advrobust.training.text.text_training_rate`)."""
+    return Work(config.epochs * pairs, "sentence pairs",
+                f"train {config.model} {dict(config.model_options)}, batch {config.batch_size}, "
+                f"sentences of {lengths[0]} and {lengths[1]} words",
+                functools.partial(text_training_rate, config, *lengths))
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The units the chapter page ch03_seq2sick needs at ``profile`` for its translation half (the
+    summarisation half's are :func:`.ch3_summarisation.units`): the translator and Table 3.5's
+    language model, each a stage (:func:`~advrobust.jobs.units.stage`) that runs
+    :func:`translation_model`, since their run directories hash the vocabulary sizes, which only
+    the data tells. A stage's settings are the model's training config with those sizes left at
+    :data:`UNKNOWN_SIZE`; its cost, :func:`text_work` with the sizes of
+    :data:`MULTI30K_VOCABULARIES` (none for a data_key not there). The page's ``seed`` trains
+    nothing differently (each config seeds its own run), so the units are the same at every seed.
+    The Seq2Sick attacks are not cached, so they are no units: the page runs them."""
+    settings = seq2sick(profile)
+    sizes = MULTI30K_VOCABULARIES.get(settings.data_key())
+    pairs = settings.train_pairs or MULTI30K_TRAIN_PAIRS
+    work = {} if sizes is None else {role: text_work(config, pairs, MULTI30K_LENGTHS)
+                                     for role, config in translation_configs(settings, *sizes).items()}
+    return [stage(role, "text-train", CHAPTER, functools.partial(translation_model, settings, role), config,
+                  work=work.get(role))
+            for role, config in translation_configs(settings, UNKNOWN_SIZE, UNKNOWN_SIZE).items()]

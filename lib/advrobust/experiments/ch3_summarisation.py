@@ -37,13 +37,14 @@ Departures and choices the thesis leaves open:
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..data import (
     ParallelCorpus,
@@ -51,29 +52,36 @@ from ..data import (
     load_duc,
     load_gigaword,
     pad_sequences,
-    sequence_pairs,
 )
 from ..data.text import Sentence
 from ..data.vocab import PAD, Vocabulary
 from ..errors import DataError, require
+from ..jobs.unit import Unit
+from ..jobs.units import stage
 from ..models import LanguageModel, Seq2Seq
-from ..profiles.summarisation import SummarisationSettings
+from ..profiles.summarisation import SummarisationSettings, summarisation
 from ..tables import beside_thesis, thesis_table
 from ..text.keywords import draw_keywords, keyword_band
 from ..text.seq2sick import Seq2SickResult
-from ..training.text import trained_text_model
+from ..training.text import TextTrainConfig, trained_text_model
 from .ch3_seq2sick import (
+    CHAPTER,
     DECIMALS,
     NON_OVERLAP,
+    UNKNOWN_SIZE,
+    TextCorpus,
     attack_rows,
     attack_summary,
     keyword_row,
+    text_corpus,
+    text_work,
 )
 
 GIGAWORD = "Gigaword"
 DUC_SETS: dict[str, Callable[[], tuple[Sentence, ...]]] = {"DUC2003": lambda: load_duc(2003),
                                                           "DUC2004": lambda: load_duc(2004)}
 NOT_RUN = "Not run: Gigaword absent"
+SUMMARISER, SUMMARISATION_LM = "summariser", "summarisation-lm"  # the trained text models, as roles and unit names
 VALUES = ["success", "bleu", "changed"]
 EXAMPLE_ROWS = ("Source input seq", "Adv input seq", "Source output seq", "Adv output seq")
 
@@ -135,16 +143,30 @@ def checked_sentences(name: str, sentences: tuple[Sentence, ...]) -> tuple[Sente
     return sentences
 
 
+def summarisation_configs(settings: SummarisationSettings, pairs: int, source_words: int,
+                          target_words: int) -> dict[str, TextTrainConfig]:
+    """The training runs of the summariser and of Table 3.5's language model, by role, on
+    ``pairs`` training pairs, given the vocabulary sizes."""
+    return {SUMMARISER: settings.summariser_config(pairs, source_words, target_words),
+            SUMMARISATION_LM: settings.language_model_config(pairs, source_words)}
+
+
+def summarisation_model(train: ParallelCorpus, settings: SummarisationSettings, role: str,
+                        device: torch.device | str, corpus: TextCorpus | None = None) -> nn.Module:
+    """Train (or read from the cache) the model ``role`` of :func:`summarisation_configs` on
+    ``train`` (``corpus``: its ids, built when not given)."""
+    corpus = corpus if corpus is not None else text_corpus(train, settings.min_freq, settings.max_vocabulary)
+    return trained_text_model(summarisation_configs(settings, len(train), *corpus.sizes())[role], corpus.pairs, device)
+
+
 def summariser(train: ParallelCorpus, settings: SummarisationSettings, device: torch.device | str) -> Summariser:
     """Train (or read from the cache) the summariser and the language model of ``settings`` on
     ``train`` (§3.1.3: a 2-layer 500-unit LSTM with attention on 380k Gigaword pairs)."""
-    source = Vocabulary.build(train.source, settings.min_freq, settings.max_vocabulary)
-    target = Vocabulary.build(train.target, settings.min_freq, settings.max_vocabulary)
-    pairs = sequence_pairs(train, source, target)
-    model = trained_text_model(settings.summariser_config(len(train), len(source), len(target)), pairs, device)
-    lm = trained_text_model(settings.language_model_config(len(train), len(source)), pairs, device)
+    corpus = text_corpus(train, settings.min_freq, settings.max_vocabulary)
+    model = summarisation_model(train, settings, SUMMARISER, device, corpus)
+    lm = summarisation_model(train, settings, SUMMARISATION_LM, device, corpus)
     assert isinstance(model, Seq2Seq) and isinstance(lm, LanguageModel)
-    return Summariser(model, source, target, lm)
+    return Summariser(model, corpus.source, corpus.target, lm)
 
 
 def source_data(sentences: Sequence[Sentence], vocabulary: Vocabulary, name: str) -> TensorData:
@@ -332,3 +354,43 @@ def summarisation_tables(settings: SummarisationSettings, device: torch.device |
     except DataError as error:
         return quoted_tables(str(error))
     return computed_tables(found, settings, device, profile)
+
+
+# ------------------------------------------------------------------------------ the jobs
+
+
+def train_summarisation_model(settings: SummarisationSettings, role: str, device: torch.device | str) -> nn.Module:
+    """What the page trains of the model ``role``: :func:`summarisation_model` on the data
+    :func:`summarisation_data` finds, which raises its :class:`DataError` when Gigaword is
+    absent (the page then quotes the thesis and trains nothing)."""
+    return summarisation_model(summarisation_data(settings).train, settings, role, device)
+
+
+# What the estimates of the units' cost assume of Gigaword, which a plan may not read: the mean words
+# of an article (the thesis's Table 3.1: 30.1 on its test sample) and of a title (assumed 8, a
+# headline's length). The vocabulary sizes are assumed to reach the profile's cap; a profile
+# without a cap gets no estimate.
+GIGAWORD_LENGTHS = (30, 8)
+
+
+def units(profile: str, seed: int = 0) -> list[Unit]:
+    """The units the chapter page ch03_seq2sick needs at ``profile`` for its summarisation half
+    (the translation half's are :func:`.ch3_seq2sick.units`): the summariser and Table 3.5's
+    language model, each a stage (:func:`~advrobust.jobs.units.stage`) running
+    :func:`train_summarisation_model`, since their run directories hash the number of pairs read
+    and the vocabulary sizes, which only the data tells. A stage's settings are the model's
+    training config with ``settings.train_pairs`` pairs and the sizes left at
+    :data:`~.ch3_seq2sick.UNKNOWN_SIZE`; its cost, :func:`~.ch3_seq2sick.text_work` with
+    :data:`GIGAWORD_LENGTHS` and both vocabularies at ``settings.max_vocabulary`` (none without
+    a cap). They are listed whether or not Gigaword is present (without it their run raises the
+    loader's DataError). The page's ``seed`` trains nothing differently, so the units are the
+    same at every seed. The Seq2Sick attacks are not cached, so they are no units."""
+    settings = summarisation(profile)
+    cap = settings.max_vocabulary
+    work = {} if cap is None else {
+        role: text_work(config, settings.train_pairs, GIGAWORD_LENGTHS)
+        for role, config in summarisation_configs(settings, settings.train_pairs, cap, cap).items()}
+    configs = summarisation_configs(settings, settings.train_pairs, UNKNOWN_SIZE, UNKNOWN_SIZE)
+    return [stage(role, "text-train", CHAPTER, functools.partial(train_summarisation_model, settings, role), config,
+                  work=work.get(role))
+            for role, config in configs.items()]

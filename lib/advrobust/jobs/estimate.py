@@ -49,8 +49,11 @@ def training_images(config: TrainConfig) -> int:
     return config.epochs * min(examples, config.train_subset or examples)
 
 
-def image_training_work(config: TrainConfig, defense: Defense | None) -> Work:
-    """The work of training ``config`` with ``defense``: training images, timed by the trainer."""
+def image_training_work(config: TrainConfig, defense: Defense | None) -> Work | None:
+    """The work of training ``config`` with ``defense``: training images, timed by the trainer
+    (None for a dataset outside :data:`DATASETS`)."""
+    if config.dataset not in DATASETS:
+        return None
     name = (defense or Natural()).name
     return Work(training_images(config), "images", f"train {config.model} on {config.dataset} with {name}, "
                 f"batch {config.batch_size}", functools.partial(_training_rate, config, defense))

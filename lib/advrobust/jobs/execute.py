@@ -1,24 +1,26 @@
 """Running a plan: here, one unit after another, or as submitit jobs on this machine or a cluster.
 
 ``run_here`` is what the chapters would do themselves, in plan order. ``run_jobs`` hands each unit
-to a submitit executor (``AutoExecutor(cluster="local")`` on one machine, ``"slurm"`` on a cluster)
+to a submitit executor (``LocalExecutor`` on one machine, ``AutoExecutor(cluster="slurm")`` on a cluster)
 with the resources of its kind, at most ``jobs`` at a time, each unit submitted once the units it
-needs have finished. A job is :class:`UnitJob`, a submitit ``Checkpointable``: preempted or timed
-out, it is requeued and runs its unit again, which resumes from its checkpoint. A failed unit is
-reported with its log file and its error, and the units that need it are skipped; finished
-units stay in the cache, so running the plan again runs only what is left.
+needs have finished; on one machine each job gets GPUs of its own. A job is :class:`UnitJob`, a
+submitit ``Checkpointable``: preempted or timed out, it is requeued and runs its unit again, which
+resumes from its checkpoint. A job given several GPUs trains under ``torchrun``, one process per
+GPU (the unit's ``distributed`` form). A failed unit is reported with its log file and its
+error, a unit whose data are absent as such, and the units that need either are skipped;
+finished units stay in the cache, so running the plan again runs only what is left.
 """
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import submitit
 
-from ..errors import DataError, require
+from ..errors import ConfigError, DataError, require
 from ..runtime import resolve_device
 from .plan import Plan
 from .unit import Resources, Unit
@@ -76,37 +78,63 @@ def run_here(plan: Plan, device: str = "auto", cache_dir: Path | str | None = No
     return list(outcomes.values())
 
 
-def executor(kind: str, folder: Path | str) -> submitit.AutoExecutor:
-    """A submitit executor of ``kind`` ("local" or "slurm") writing its logs to ``folder``."""
+def executor(kind: str, folder: Path | str, options: Mapping[str, str] | None = None) -> submitit.Executor:
+    """A submitit executor of ``kind`` writing its logs to ``folder``: "local", submitit's
+    ``LocalExecutor`` (which can give each job GPUs of its own), or "slurm", through its
+    ``AutoExecutor``, with ``options`` the cluster's own parameters without their prefix (e.g.
+    ``{"partition": "gpu", "account": "lab"}`` for submitit's ``slurm_partition``, ``slurm_account``)."""
     require(kind in EXECUTORS, f"unknown executor {kind!r}; use one of {', '.join(EXECUTORS)}")
-    return submitit.AutoExecutor(folder=folder, cluster=kind)
+    if kind == "local":
+        require(not options, f"the local executor takes no cluster options, got {', '.join(options or {})}")
+        return submitit.LocalExecutor(folder=folder)
+    try:
+        jobs = submitit.AutoExecutor(folder=folder, cluster=kind)
+    except RuntimeError as error:  # e.g. no srun here
+        raise ConfigError(f"the {kind} executor cannot start here: {error}") from None
+    try:
+        jobs.update_parameters(**{f"{kind}_{key}": value for key, value in (options or {}).items()})
+    except NameError as error:  # submitit's message lists the valid parameters
+        raise ConfigError(f"unknown {kind} option: {str(error).splitlines()[0]}") from None
+    return jobs
 
 
-def run_jobs(plan: Plan, jobs: submitit.AutoExecutor, resources: Mapping[str, Resources], parallel: int,
-             device: str = "auto", cache_dir: Path | str | None = None, poll_seconds: float = 0.5) -> list[Outcome]:
+def run_jobs(plan: Plan, jobs: submitit.Executor, resources: Mapping[str, Resources], parallel: int,
+             device: str = "auto", cache_dir: Path | str | None = None, poll_seconds: float = 0.5,
+             gpus: Sequence[int] = ()) -> list[Outcome]:
     """Run the plan's pending units as jobs of ``jobs``, at most ``parallel`` at once (see the
-    module docstring). Returns every unit's outcome, in plan order."""
+    module docstring). ``gpus``: this machine's GPUs for the local executor, each job given its
+    own (a job waits until as many as it asks for are free); empty, the cluster assigns them.
+    Returns every unit's outcome, in plan order."""
     outcomes: dict[str, Outcome] = {u.name: Outcome(u.name, CACHED) for u in plan.units if u.done(cache_dir)}
     waiting = [unit for unit in plan.units if unit.name not in outcomes]
-    running: dict[str, submitit.Job[str]] = {}
+    running: dict[str, tuple[submitit.Job[str], tuple[int, ...]]] = {}
+    free = list(gpus)
     cache = None if cache_dir is None else str(cache_dir)
+    for unit in waiting:
+        require(not gpus or resources[unit.kind].gpus <= len(gpus),
+                f"unit {unit.name} asks for {resources[unit.kind].gpus} GPUs; this machine has {len(gpus)}")
     while waiting or running:
         for unit in list(waiting):
             blocked = _blocked_by(unit, outcomes)
+            ask = resources[unit.kind]
             if blocked:
                 outcomes[unit.name] = Outcome(unit.name, SKIPPED, f"needs {blocked}")
                 waiting.remove(unit)
-            elif len(running) < parallel and all(need in outcomes for need in unit.needs):
-                ask = resources[unit.kind]
+            elif (len(running) < parallel and all(need in outcomes for need in unit.needs)
+                  and (not gpus or ask.gpus <= len(free))):
+                given = tuple(free[: ask.gpus]) if gpus else ()
+                del free[: len(given)]
                 jobs.update_parameters(name=unit.name, timeout_min=ask.minutes, gpus_per_node=ask.gpus,
-                                       cpus_per_task=ask.cpus)
-                running[unit.name] = jobs.submit(UnitJob(), unit, device, cache, ask.gpus)
+                                       cpus_per_task=ask.cpus, **({"visible_gpus": given} if gpus else {}))
+                running[unit.name] = (jobs.submit(UnitJob(), unit, device, cache, ask.gpus), given)
                 waiting.remove(unit)
-        finished = [name for name, job in running.items() if job.done()]
+        finished = [name for name, (job, _) in running.items() if job.done()]
         if not finished:
             time.sleep(poll_seconds)
         for name in finished:
-            outcomes[name] = _outcome(name, running.pop(name))
+            job, given = running.pop(name)
+            free += given
+            outcomes[name] = _outcome(name, job)
     return [outcomes[unit.name] for unit in plan.units]
 
 

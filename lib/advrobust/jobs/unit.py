@@ -18,7 +18,7 @@ import torch
 from ..errors import require
 from ..runtime import cache_root
 
-KINDS = ("train", "text-train", "dialogue-train", "self-play", "attack")
+KINDS = ("train", "text-train", "dialogue-train", "self-play", "attack", "cpu")
 
 
 @dataclass(frozen=True)

@@ -115,9 +115,10 @@ def _train_under_torchrun(config: TrainConfig, defense: Defense | None, start_fr
         launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
                   "-m", "advrobust.training.distributed", str(described), "--cache-dir", str(cache_root())]
         finished = subprocess.run(launch, capture_output=True, text=True, check=False)
-    if finished.returncode != 0:
-        lines = (finished.stderr or finished.stdout).strip().splitlines()
-        raise RuntimeError(f"torchrun exited with {finished.returncode}: {lines[-1] if lines else 'no output'}")
+    if finished.returncode != 0:  # a rank's own "error: ..." line, else torchrun's last words
+        lines = [line.strip() for line in (finished.stderr + finished.stdout).splitlines() if line.strip()]
+        said = [line for line in lines if line.startswith("error: ")] or lines or ["no output"]
+        raise RuntimeError(f"torchrun exited with {finished.returncode}: {said[-1]}")
 
 
 def _train_image_model(config: TrainConfig, defense: Defense | None, start_from: StartFrom | None,

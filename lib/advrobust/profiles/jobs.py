@@ -19,6 +19,7 @@ _PAPER = {
     "dialogue-train": Resources(gpus=1, cpus=4, minutes=60),  # the supervised negotiator
     "self-play": Resources(gpus=1, cpus=4, minutes=4 * 60),  # REINFORCE and adversarial training
     "attack": Resources(gpus=1, cpus=8, minutes=4 * 60),  # black-box runs up to 160k queries
+    "cpu": Resources(gpus=0, cpus=16, minutes=2 * 60),  # LightGBM's GBDTs and their OPT-attack runs
 }
 _QUICK = {kind: Resources(gpus=0, cpus=2, minutes=60) for kind in KINDS}
 _SMOKE = {kind: Resources(gpus=0, cpus=1, minutes=10) for kind in KINDS}

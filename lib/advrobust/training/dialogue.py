@@ -46,7 +46,7 @@ import inspect
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,15 @@ from torch import Tensor, nn
 from torch.optim import SGD, Adam, Optimizer
 from tqdm import tqdm
 
-from ..data.negotiation import NegotiationData
+from ..data.negotiation import (
+    INPUT_LENGTH,
+    MAX_COUNT,
+    OUTPUT_TOKENS,
+    SELECTION_LENGTH,
+    TOTAL_VALUE,
+    NegotiationData,
+)
+from ..data.vocab import SPECIALS
 from ..errors import require
 from ..models.dialogue_agent import DialogueAgent, dialogue_losses, selection_weights
 from ..models.seq2seq import evaluating
@@ -72,6 +80,7 @@ from .cached_runs import (
     run_directory,
 )
 from .checkpoint import save_atomic
+from .text import PROBE_STEPS, timed_rate
 
 logger = logging.getLogger(__name__)
 
@@ -275,6 +284,31 @@ def trained_dialogue_model(
     return cached_model(dialogue_run_directory(config, cache_dir), config.to_dict(), config.seed, config.build_model,
                         lambda model, directory: train_dialogue_model(model, train, valid, config, device, directory,
                                                                       progress), device)
+
+
+def dialogue_training_rate(config: DialogueTrainConfig, dialogue_length: int, device: torch.device | str) -> float:
+    """Training dialogues per second of ``config``'s run on ``device``, for ``plan --estimate``:
+    :func:`train_dialogue_model` itself for :data:`~.text.PROBE_STEPS` batches (after one
+    untimed batch), on random dialogues of ``dialogue_length`` tokens in a vocabulary of
+    ``config``'s ``vocab_size``. The validation after each epoch reads one dialogue here, so a
+    run's validation passes (forward only) are not in the rate."""
+    vocab_size = int(dict(config.model_options)["vocab_size"])
+    generator = torch.Generator().manual_seed(0)
+    model = config.build_model()
+    one_epoch = replace(config, epochs=1, min_lr=config.lr)  # no annealing epochs
+
+    def dialogues(count: int) -> NegotiationData:
+        counts = torch.randint(1, MAX_COUNT + 1, (count, INPUT_LENGTH // 2), generator=generator)
+        values = torch.randint(0, TOTAL_VALUE + 1, (count, INPUT_LENGTH // 2), generator=generator)
+        return NegotiationData(torch.stack([counts, values], dim=2).flatten(1),
+                               torch.randint(len(SPECIALS), vocab_size, (count, dialogue_length), generator=generator),
+                               torch.randint(0, len(OUTPUT_TOKENS), (count, SELECTION_LENGTH), generator=generator),
+                               ("",) * vocab_size, "rate probe")
+
+    def train_on(count: int) -> None:
+        train_dialogue_model(model, dialogues(count), dialogues(1), one_epoch, device, progress=False)
+
+    return timed_rate(train_on, config.batch_size, PROBE_STEPS * config.batch_size, device)
 
 
 def dialogue_training_history(config: DialogueTrainConfig, cache_dir: Path | str | None = None) -> History:

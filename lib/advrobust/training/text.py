@@ -34,7 +34,8 @@ import inspect
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from torch.optim import Adam
 from tqdm import tqdm
 
 from ..data import TensorData
-from ..data.vocab import BOS, PAD
+from ..data.vocab import BOS, EOS, PAD, SPECIALS
 from ..errors import require
 from ..models import next_token_pairs
 from ..registry import create, family, lookup
@@ -66,6 +67,7 @@ logger = logging.getLogger(__name__)
 
 TEXT_FAMILIES = ("seq2seq", "language_model")
 BUCKET_BATCHES = 100  # batches per window sorted by length
+PROBE_STEPS = 4  # optimizer steps a rate probe times, after one untimed warm-up step
 ModelOption = tuple[str, int | float | bool]
 
 
@@ -195,6 +197,44 @@ def trained_text_model(
     return cached_model(text_run_directory(config, cache_dir), config.to_dict(), config.seed, config.build_model,
                         lambda model, directory: train_text_model(model, data, config, device, directory, progress),
                         device)
+
+
+def text_training_rate(config: TextTrainConfig, source_length: int, target_length: int,
+                       device: torch.device | str) -> float:
+    """Training sentence pairs per second of ``config``'s run on ``device``, for ``plan
+    --estimate``: :func:`train_text_model` itself for :data:`PROBE_STEPS` optimizer steps (after
+    one untimed step), on random sentences of ``source_length`` words and targets of
+    ``target_length`` words, in vocabularies of the sizes in ``config``'s model options."""
+    options = dict(config.model_options)
+    source_words = int(options.get("src_vocab_size", options.get("vocab_size", 0)))
+    target_words = int(options.get("tgt_vocab_size", source_words))
+    generator = torch.Generator().manual_seed(0)
+    model = config.build_model()
+    one_epoch = replace(config, epochs=1)
+
+    def train_on(pairs: int) -> None:
+        words = torch.randint(len(SPECIALS), target_words, (pairs, target_length), generator=generator)
+        y = torch.cat([torch.full((pairs, 1), BOS), words, torch.full((pairs, 1), EOS)], dim=1)
+        x = torch.randint(len(SPECIALS), source_words, (pairs, source_length), generator=generator)
+        train_text_model(model, TensorData(x, y, (), "rate probe", PAD), one_epoch, device, progress=False)
+
+    return timed_rate(train_on, config.batch_size, PROBE_STEPS * config.batch_size, device)
+
+
+def timed_rate(run: Callable[[int], object], warm_up: int, timed: int, device: torch.device | str) -> float:
+    """Items per second of ``run(timed)`` on ``device``, after an untimed ``run(warm_up)``."""
+    device = resolve_device(device) if isinstance(device, str) else device
+    run(warm_up)
+    _synchronize(device)
+    start = time.perf_counter()
+    run(timed)
+    _synchronize(device)
+    return timed / (time.perf_counter() - start)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def text_training_history(config: TextTrainConfig, cache_dir: Path | str | None = None) -> History:
