@@ -158,8 +158,8 @@ def test_a_unit_without_its_data_is_reported_as_such_here_and_as_a_job(tmp_path,
     jobs = {o.unit: o for o in run_jobs(plan, executor("local", tmp_path / "logs"), RESOURCES, parallel=2,
                                         device="cpu", cache_dir=tmp_path / "jobs")}
     for outcomes in (here, jobs):
-        assert outcomes["a"].state == NO_DATA and "put ILSVRC-2012 there" in outcomes["a"].error
-        assert outcomes["b"].state == SKIPPED and outcomes["b"].error == "needs a, which no data"
+        assert outcomes["a"].state == NO_DATA and outcomes["a"].error == "a: no file imagenet/train; put ILSVRC-2012 there"
+        assert outcomes["b"].state == SKIPPED and outcomes["b"].error == "needs a, which lacks its data"
         assert outcomes["c"].state == DONE
 
 

@@ -39,7 +39,7 @@ DATASETS: dict[str, tuple[tuple[int, ...], int]] = {
     "cifar100": ((3, 32, 32), 50_000),
     "restricted_imagenet": ((3, 224, 224), 257_748),  # the 9 superclasses' images of ILSVRC-2012 train
 }
-PROBE_STEPS = 4  # timed optimizer steps or forward passes per probe, after one untimed warm-up
+PROBE_STEPS = 8  # timed optimizer steps or forward passes per probe, after one untimed warm-up
 
 
 def training_images(config: TrainConfig) -> int:

@@ -143,8 +143,10 @@ def _outcome(name: str, job: submitit.Job[str]) -> Outcome:
         job.result()
     except Exception as error:  # noqa: BLE001 - the job's own error, reported with its log
         line = _job_error(error)
-        state = NO_DATA if line.startswith(f"{DataError.__module__}.{DataError.__name__}") else FAILED
-        return Outcome(name, state, line, job.paths.stderr)
+        data_error = f"{DataError.__module__}.{DataError.__name__}: "
+        if line.startswith(data_error):
+            return Outcome(name, NO_DATA, line.removeprefix(data_error), job.paths.stderr)
+        return Outcome(name, FAILED, line, job.paths.stderr)
     return Outcome(name, DONE, log=job.paths.stderr)
 
 
@@ -153,7 +155,8 @@ def _blocked_by(unit: Unit, outcomes: Mapping[str, Outcome]) -> str:
     skipped, and what became of it ("" when none)."""
     blocked = (outcomes[need] for need in unit.needs
                if need in outcomes and outcomes[need].state in (FAILED, NO_DATA, SKIPPED))
-    return next((f"{need.unit}, which {'was skipped' if need.state == SKIPPED else need.state}" for need in blocked), "")
+    said = {FAILED: "failed", NO_DATA: "lacks its data", SKIPPED: "was skipped"}
+    return next((f"{need.unit}, which {said[need.state]}" for need in blocked), "")
 
 
 def _job_error(error: BaseException) -> str:

@@ -67,9 +67,9 @@ def estimate_report(plan: Plan, device: torch.device, progress: Callable[[str], 
     heading = (f"Projected on {device} (measured now; data loading and attack arithmetic beside the queries "
                "are not in the timings):")
     lines = [heading]
-    lines += [f"  {chapter:<28} {hours:10.1f} h" for chapter, hours in sorted(by_chapter.items())]
-    lines.append(f"  {'total':<28} {total:10.1f} h  (goal: 24 h on one H200; {total / 24:.1f}x that)")
-    lines.append(f"  longest chain: {chain_hours:.1f} h over {len(chain)} units ({' -> '.join(chain)})")
+    lines += [f"  {chapter:<28} {duration(hours):>10}" for chapter, hours in sorted(by_chapter.items())]
+    lines.append(f"  {'total':<28} {duration(total):>10}  (the goal: 24 h on one H200; this is {total / 24:.2g}x that)")
+    lines.append(f"  longest chain: {duration(chain_hours)} over {len(chain)} units ({' -> '.join(chain)})")
     lines += [f"  largest: {line}" for line in _largest(measured, total)]
     missing = [p.unit for p in projections if p.hours is None]
     if missing:
@@ -77,7 +77,12 @@ def estimate_report(plan: Plan, device: torch.device, progress: Callable[[str], 
     return "\n".join(lines)
 
 
+def duration(hours: float) -> str:
+    """``hours`` for people: minutes below an hour, else hours with one decimal."""
+    return f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
+
+
 def _largest(projections: Sequence[Projection], total: float, count: int = 5) -> list[str]:
     top = sorted(projections, key=lambda p: p.hours or 0.0, reverse=True)[:count]
-    return [f"{p.unit} ({p.chapter}): {p.hours:.1f} h, {(p.hours or 0.0) / max(total, 1e-12):.0%} of the total, "
-            f"at {p.rate:,.0f} {p.what}/s" for p in top]
+    return [f"{p.unit} ({p.chapter}): {duration(p.hours or 0.0)}, {(p.hours or 0.0) / max(total, 1e-12):.0%} of "
+            f"the total, at {p.rate:,.0f} {p.what}/s" for p in top]
