@@ -116,3 +116,63 @@ def test_a_super_class_without_images_is_refused(tmp_path):
     make_imagenet(tmp_path, with_images=[i for i in INSIDE if INSIDE[i] != 7])  # no crabs
     with pytest.raises(DataError, match="crab"):
         restricted_imagenet_folder(tmp_path, "val")
+
+
+# ------------------------------------------------------------------------------ Table 4.5
+
+
+def test_table_4_5_below_paper_is_the_thesis_table_with_its_reason():
+    from advrobust.experiments import ch4_defenses as ch4
+    from advrobust.profiles.defenses import defenses
+
+    shown = ch4.table_4_5(defenses("smoke"), "cpu", "smoke")
+    assert shown.status == ch4.NOT_RUN_HERE and "CAT (ours)" in shown.table.index
+    assert ch4.restricted_runs(defenses("smoke")) == {}
+
+
+def test_table_4_5_at_paper_without_imagenet_says_what_is_missing(tmp_path):
+    from advrobust.experiments import ch4_defenses as ch4
+    from advrobust.profiles.defenses import defenses
+
+    settings = defenses("paper")
+    shown = ch4.table_4_5(settings, "cpu", "paper", data_root=tmp_path)
+    assert shown.status.startswith(f"{ch4.DATA_ABSENT}: missing ImageNet val folder")
+    assert list(ch4.restricted_runs(settings)) == ["CAT (ours)"]
+
+
+def test_the_restricted_test_images_are_a_seeded_choice_of_evaluation_crops(tmp_path):
+    from advrobust.experiments.ch4_defenses import restricted_test_images
+
+    make_imagenet(tmp_path)
+    first, again = (restricted_test_images(5, 3, "cpu", tmp_path) for _ in range(2))
+    other = restricted_test_images(5, 4, "cpu", tmp_path)
+    assert first.x.shape == (5, 3, 224, 224) and 0 <= float(first.x.min()) and float(first.x.max()) <= 1
+    assert torch.equal(first.x, again.x) and torch.equal(first.y, again.y) and not torch.equal(first.x, other.x)
+    assert set(first.y.tolist()) <= set(range(9))
+
+
+def test_table_4_5_at_paper_trains_streams_and_attacks_the_resnet(tmp_path, monkeypatch):
+    """The paper path end to end on a fake ImageNet: the streamed training of CAT's ResNet-50 (4
+    images, one epoch), then clean, PGD and C&W accuracy beside the thesis's rows."""
+    import shutil
+    from dataclasses import replace
+
+    from advrobust.experiments import ch4_defenses as ch4
+    from advrobust.profiles.defenses import defenses
+
+    folder = make_imagenet(tmp_path, with_images=tuple(INSIDE))
+    shutil.copytree(folder, folder.parent / "train")
+    monkeypatch.setenv("ADVROBUST_DATA", str(tmp_path))
+    monkeypatch.setenv("ADVROBUST_CACHE", str(tmp_path / "cache"))
+    paper = defenses("paper")
+    assert paper.restricted_train is not None
+    settings = replace(paper, restricted_train=replace(paper.restricted_train, epochs=1, batch_size=4, train_subset=4,
+                                                       schedule="constant", milestones=()),
+                       n_restricted=3, columns=replace(paper.columns, pgd_steps=2, restarts=2))
+    shown = ch4.table_4_5(settings, "cpu", "paper", data_root=tmp_path)
+    assert shown.status == "ran"
+    ours = shown.table.loc["CAT (ours)"]
+    for column in ("clean", "pgd", "cw"):  # shares of 3 images, rounded to four decimals
+        assert min(abs(ours[(column, "ours (paper)")] - k / 3) for k in range(4)) < 1e-4
+    assert ours[("pgd", "ours (paper)")] <= ours[("clean", "ours (paper)")]
+    assert shown.table.loc["LAT (SSK19)", ("pgd", "thesis")] == pytest.approx(0.22)

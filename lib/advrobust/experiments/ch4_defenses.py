@@ -22,7 +22,9 @@ from ..attacks import PGD
 from ..attacks.base import BudgetedAttack
 from ..attacks.spec import AttackSpec
 from ..data import TensorData, load_dataset
+from ..data.imagenet import RESTRICTED_IMAGENET_CLASSES, restricted_imagenet_folder
 from ..defenses import Defense
+from ..errors import DataError
 from ..jobs import Unit
 from ..jobs.units import image_trainings
 from ..profiles.defenses import AttackColumns, DefenseSettings
@@ -52,6 +54,9 @@ Label = TypeVar("Label", str, float)  # a row's label: a method's name, or Table
 TABLE_4_2_COLUMNS = ("clean", "deepfool", "pgd", "cw", "pgd_restarts", "cw_restarts", "autoattack")
 NATURAL = "Natural train"  # Table 4.2's naturally trained model: the source of the transfer attacks
 DEFENDED = ("Adv train", "TRADES", "CAT")  # Table 4.4's rows
+RESTRICTED_ROW = "CAT (ours)"  # Table 4.5's row of the thesis's own model
+DATA_ABSENT = "paper only: data absent"
+NOT_RUN_HERE = "not run at this profile: Table 4.5 trains a ResNet-50 on Restricted ImageNet at paper only"
 DECIMALS = 4  # the tables' rounding: four decimals keep the thesis's 99.96%
 TOY_GAP = 0.05  # Figure 4.1's "clearly worse": by more than 5 points of test accuracy
 FAR_MORE = 0.10  # §4.2.4's "far more robust": by more than 10 points
@@ -83,14 +88,23 @@ def wide_runs(settings: DefenseSettings) -> dict[str, ModelRun]:
     return {} if settings.wide_train is None else defended_runs(settings, settings.defenses, settings.wide_train)
 
 
+def restricted_runs(settings: DefenseSettings) -> dict[str, ModelRun]:
+    """Table 4.5's model: CAT's ResNet-50 on Restricted ImageNet (none below paper)."""
+    if settings.restricted_train is None:
+        return {}
+    return {RESTRICTED_ROW: ModelRun(settings.restricted_train, settings.defenses["CAT"])}
+
+
 def units(profile: str, seed: int = 0) -> list[Unit]:
     """The trainings of Chapter 4's pages at ``profile``: Table 4.1's fixed-eps runs
-    (``ch04_adversarial_training``), then Table 4.2's, 4.6's and, at paper, 4.3's
-    (``ch04_cat``). Their attacks are white-box evaluations run by the pages themselves (nothing
-    cached), and Figure 4.1's toy trains in seconds; neither is a unit. ``seed`` does not enter."""
+    (``ch04_adversarial_training``), then Table 4.2's, 4.6's and, at paper, 4.3's and 4.5's
+    (``ch04_cat``; 4.5's is streamed from ImageNet and reports that its data are absent where they
+    are). Their attacks are white-box evaluations run by the pages themselves (nothing cached), and
+    Figure 4.1's toy trains in seconds; neither is a unit. ``seed`` does not enter."""
     settings = chapter_settings(profile)
     return [*image_trainings(list(fixed_eps_runs(settings).values()), "ch04_adversarial_training"),
-            *image_trainings([*table_runs(settings).values(), *wide_runs(settings).values()], "ch04_cat")]
+            *image_trainings([*table_runs(settings).values(), *wide_runs(settings).values(),
+                              *restricted_runs(settings).values()], "ch04_cat")]
 
 
 def evaluation_data(
@@ -415,6 +429,49 @@ def table_4_4(
 
 
 # ------------------------------------------------------------------------------ Table 4.6
+
+
+@dataclass(frozen=True)
+class RestrictedTable:
+    """Table 4.5: ours beside the thesis's, or the thesis's as printed and why ours is missing."""
+
+    status: str  # "ran", NOT_RUN_HERE, or "paper only: data absent: <the loader's message>"
+    table: pd.DataFrame
+
+
+def restricted_test_images(n: int, seed: int, device: torch.device | str,
+                           data_root: str | Path | None = None) -> TensorData:
+    """``n`` validation images of Restricted ImageNet drawn by ``seed`` (the evaluation crop),
+    read from the user's ImageNet folder and stacked on ``device``."""
+    folder = restricted_imagenet_folder(data_root, "val")
+    chosen = torch.randperm(len(folder), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+    images, labels = zip(*(folder[int(index)] for index in chosen), strict=True)
+    return TensorData(torch.stack(images).to(device), torch.tensor(labels, device=device),
+                      tuple(RESTRICTED_IMAGENET_CLASSES), "restricted_imagenet-val")
+
+
+def table_4_5(settings: DefenseSettings, device: torch.device | str, profile: str, seed: int = 0,
+              data_root: str | Path | None = None) -> RestrictedTable:
+    """Table 4.5: clean, PGD-k and C&W-k accuracy (``restarts`` random starts each, as the thesis's
+    "(*20)") of CAT's ResNet-50 (:func:`restricted_runs`) on ``settings.n_restricted`` Restricted
+    ImageNet validation images, beside the thesis's rows (the others are its quotations of SSK19).
+    Below paper, or without ImageNet, the thesis's table as printed, with the reason."""
+    thesis = thesis_table("table_4_5")
+    runs = restricted_runs(settings)
+    if not runs:
+        return RestrictedTable(NOT_RUN_HERE, thesis.set_index("method"))
+    try:
+        data = restricted_test_images(settings.n_restricted, seed, device, data_root)
+    except DataError as error:
+        return RestrictedTable(f"{DATA_ABSENT}: {error}", thesis.set_index("method"))
+    model = runs[RESTRICTED_ROW].trained(device)
+    columns = settings.columns
+    attacks = {"pgd": columns.pgd(columns.pgd_steps, columns.restarts).build(model),
+               "cw": columns.cw(columns.pgd_steps, columns.restarts).build(model)}
+    row, _ = defense_columns(model, data.x, data.y, attacks)
+    ours = pd.DataFrame([{"method": RESTRICTED_ROW, **row}])
+    return RestrictedTable("ran", beside_thesis(ours, thesis, on=["method"], profile=profile,
+                                                values=["clean", "pgd", "cw"]).round(DECIMALS))
 
 
 def table_4_6(every_row: pd.DataFrame, settings: DefenseSettings, profile: str) -> pd.DataFrame:
