@@ -136,6 +136,41 @@ figure.summary()
 # against {glue:text}`ch1_untargeted_mean_l2:.2f` for the untargeted attack. The thesis's
 # hard-label experiments (Chapter 2) show the same ordering.
 #
+# ## Figure 1.1 with the thesis's network
+#
+# The thesis's bagel is an ImageNet validation image classified by the
+# pretrained ResNet-50 that torchvision provides {cite}`he2016resnet` (76.15% top-1), the network
+# Chapter 2 attacks too. At `paper`, with the reader's ImageNet validation folder and these
+# weights in the torch hub cache (ImageNet cannot be downloaded automatically, and the weights are
+# never downloaded here), the same C&W $L_2$ attack (`settings.imagenet_cw`: 1,000 Adam steps per
+# round instead of 10,000) runs on a few correctly classified validation images drawn by the seed,
+# untargeted and targeted at a random other class, like the thesis's piano. Below `paper`, or
+# without the data, the line under this cell says why.
+
+# %%
+imagenet = ch1.figure_1_1_imagenet(settings, chapter.device, chapter.seed)
+if imagenet.figure is None or imagenet.model is None:
+    print(f"Figure 1.1 on ResNet-50: {imagenet.status}.")
+else:
+    print(f"ResNet-50 top-1 accuracy {imagenet.accuracy:.2%} on {settings.n_imagenet} validation images "
+          "(thesis: 76.15%).")
+    examples, classes = imagenet.figure.examples, imagenet.figure.examples.classes
+    for name, result, what in (
+        ("fig_1_1_imagenet_untargeted", imagenet.figure.untargeted, "untargeted (2.1)"),
+        ("fig_1_1_imagenet_targeted", imagenet.figure.targeted, "targeted at a random class (2.2)"),
+    ):
+        results.figure(adversarial_examples_figure(
+            examples.x, result.x_adv, ch1.prediction_titles(imagenet.model, examples.x, classes),
+            ch1.prediction_titles(imagenet.model, result.x_adv, classes)), name, caption=(
+            f"Figure 1.1 on torchvision's ResNet-50, {what}: ImageNet validation images, the C&W perturbation and "
+            "the adversarial examples, with the predicted class and its confidence (thesis: bagel → piano)."))
+    print(imagenet.figure.summary())
+
+# %% [markdown]
+# An ImageNet image has $3 \times 224 \times 224$ values instead of 784, and its own $L_2$ norm is
+# near 200. The thesis's C&W perturbations on this ResNet-50 average an $L_2$ norm of 1.51
+# (Table 2.2): less than one percent of the image, spread over 150,528 values, invisible to a person.
+#
 # ## Table 1.1: one character fools a text classifier
 #
 # The thesis's second example is a news-topic classifier on AG News (four classes: World, Sports,

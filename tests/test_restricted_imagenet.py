@@ -7,6 +7,7 @@ import pytest
 import torch
 from advrobust.data import RESTRICTED_IMAGENET_CLASSES, restricted_imagenet_folder
 from advrobust.errors import DataError
+from advrobust.experiments.paper_only import DATA_ABSENT
 from PIL import Image
 from torchvision import transforms
 
@@ -136,16 +137,16 @@ def test_table_4_5_at_paper_without_imagenet_says_what_is_missing(tmp_path):
 
     settings = defenses("paper")
     shown = ch4.table_4_5(settings, "cpu", "paper", data_root=tmp_path)
-    assert shown.status.startswith(f"{ch4.DATA_ABSENT}: missing ImageNet val folder")
+    assert shown.status.startswith(f"{DATA_ABSENT}: missing ImageNet val folder")
     assert list(ch4.restricted_runs(settings)) == ["CAT (ours)"]
 
 
 def test_the_restricted_test_images_are_a_seeded_choice_of_evaluation_crops(tmp_path):
-    from advrobust.experiments.ch4_defenses import restricted_test_images
+    from advrobust.data.imagenet import restricted_val_images
 
     make_imagenet(tmp_path)
-    first, again = (restricted_test_images(5, 3, "cpu", tmp_path) for _ in range(2))
-    other = restricted_test_images(5, 4, "cpu", tmp_path)
+    first, again = (restricted_val_images(5, 3, "cpu", tmp_path) for _ in range(2))
+    other = restricted_val_images(5, 4, "cpu", tmp_path)
     assert first.x.shape == (5, 3, 224, 224) and 0 <= float(first.x.min()) and float(first.x.max()) <= 1
     assert torch.equal(first.x, again.x) and torch.equal(first.y, again.y) and not torch.equal(first.x, other.x)
     assert set(first.y.tolist()) <= set(range(9))

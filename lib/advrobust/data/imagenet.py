@@ -13,10 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch.utils.data import Dataset
 
 from ..errors import DataError, require
 from .files import DATA_ENV, data_root
+from .tensors import TensorData
 
 IMAGENET_SPLITS = ("train", "val")
 IMAGENET_CLASS_COUNT = 1000
@@ -157,3 +159,43 @@ def _or_evaluation_crop(transform: Callable[[Any], Any] | None) -> Callable[[Any
     return transforms.Compose(
         [transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()]
     )
+
+
+def imagenet_class_names() -> tuple[str, ...]:
+    """ImageNet's 1000 class names in label order (torchvision's; label ``i`` is the ``i``-th wnid
+    folder in sorted order, ImageFolder's order)."""
+    from torchvision import models  # torchvision takes over a second to import
+
+    return tuple(models.ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def imagenet_validation(root: str | Path | None = None) -> Any:
+    """The ImageNet validation ImageFolder (:func:`imagenet_folder`), refused unless it holds the
+    1000 class folders (a label is its folder's position in sorted order)."""
+    folder = imagenet_folder(root, "val")
+    if len(folder.classes) != IMAGENET_CLASS_COUNT:
+        raise DataError(f"{folder.root} has {len(folder.classes)} class folders, but ImageNet's labels "
+                        f"0..999 need all {IMAGENET_CLASS_COUNT} wnid folders")
+    return folder
+
+
+def seeded_images(dataset: Any, n: int, seed: int, device: torch.device | str, classes: tuple[str, ...],
+                  name: str) -> TensorData:
+    """``n`` images of the folder ``dataset`` drawn by ``seed`` (in index order), stacked on
+    ``device``: the evaluation images of the ImageNet items, whose splits do not fit in memory."""
+    chosen = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+    images, labels = zip(*(dataset[int(index)] for index in chosen), strict=True)
+    return TensorData(torch.stack(images).to(device), torch.tensor(labels, device=device), classes, name)
+
+
+def imagenet_val_images(n: int, seed: int, device: torch.device | str, root: str | Path | None = None) -> TensorData:
+    """``n`` ImageNet validation images (labels 0..999, torchvision's class names) drawn by
+    ``seed``, the evaluation crop in [0, 1]; the loader's DataError when the folder is missing."""
+    return seeded_images(imagenet_validation(root), n, seed, device, imagenet_class_names(), "imagenet-val")
+
+
+def restricted_val_images(n: int, seed: int, device: torch.device | str,
+                          root: str | Path | None = None) -> TensorData:
+    """``n`` Restricted ImageNet validation images (Table 4.5) drawn by ``seed``, the evaluation crop."""
+    return seeded_images(restricted_imagenet_folder(root, "val"), n, seed, device,
+                         tuple(RESTRICTED_IMAGENET_CLASSES), "restricted_imagenet-val")

@@ -1,10 +1,11 @@
 """The training sets too large for memory, read image by image from the user's copy while training.
 
-Restricted ImageNet (Table 4.5, ResNet-50) is read from the ImageNet folders of
-:mod:`advrobust.data.imagenet`. Its training images get torchvision's standard ImageNet training
-augmentation (the reference recipe of ``torchvision/references/classification``, without
-normalisation, which is inside the models): a random-resized crop to 224 pixels and a random
-horizontal flip; other splits get the evaluation crop. The thesis does not state its augmentation.
+Restricted ImageNet (Table 4.5, ResNet-50) and ImageNet-1000 (Tables 5.3 and 5.8, ResNet-152 and
+ResNet-50; Table 6.4, ResNet-18) are read from the ImageNet folders of :mod:`advrobust.data.imagenet`.
+Their training images get torchvision's standard ImageNet training augmentation (the reference
+recipe of ``torchvision/references/classification``, without normalisation, which is inside the
+models): a random-resized crop to 224 pixels and a random horizontal flip; other splits get the
+evaluation crop. The thesis does not state its augmentation.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import require
-from .imagenet import restricted_imagenet_folder
+from .imagenet import imagenet_folder, restricted_imagenet_folder
 
 CROP = 224  # the side of the training crops
 
@@ -27,7 +28,8 @@ class SizedDataset(Protocol):
 
 
 # The streamed datasets by the name a TrainConfig gives them, each (root, split, transform) -> dataset.
-STREAMED_DATASETS: dict[str, Callable[..., SizedDataset]] = {"restricted_imagenet": restricted_imagenet_folder}
+STREAMED_DATASETS: dict[str, Callable[..., SizedDataset]] = {"restricted_imagenet": restricted_imagenet_folder,
+                                                             "imagenet": imagenet_folder}
 
 
 def is_streamed(name: str) -> bool:

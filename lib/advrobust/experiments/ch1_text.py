@@ -46,8 +46,8 @@ from ..tables import thesis_table
 from ..text.hotflip import HotFlip
 from ..training import trained_model
 from ..training.cache import run_directory
+from .paper_only import DATA_ABSENT
 
-DATA_ABSENT = "paper only: data absent"
 THESIS_PHRASE = "Soweto township marks its 100th birthday"  # finds the thesis's text in AG News
 COLUMNS = ["text", "class", "confidence", "change"]  # Table 1.1's columns, per row (original, adversarial)
 

@@ -4,31 +4,39 @@ Every attack runs once to its largest budget through :func:`~.attack_runs.run_at
 disk); the thesis's metrics at every smaller budget are read off the oracle's trace. These
 functions run the page's experiments from :class:`~advrobust.profiles.hard_label.HardLabelSettings`
 and turn the runs into Table 2.2 beside the thesis's, the curves of Figures 2.5-2.8, the claims
-the page checks and the examples of Figure 2.9.
+the page checks and the examples of Figure 2.9. Table 2.2's ImageNet rows attack torchvision's
+pretrained ResNet-50 on the reader's ImageNet validation images, at paper only
+(:func:`imagenet_rows`).
 """
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
+from pathlib import Path
 
 import pandas as pd
 import torch
 from torch import Tensor
 
 from .. import blackbox
+from ..attacks import CarliniWagnerL2
 from ..attacks.result import AttackResult
+from ..attacks.spec import AttackSpec
 from ..blackbox.base import BlackBoxResult
 from ..data import TensorData, load_dataset
+from ..data.imagenet import imagenet_class_names, imagenet_validation, seeded_images
 from ..data.loading import load_if_present
+from ..errors import ConfigError, DataError
 from ..jobs import Unit
 from ..jobs.estimate import query_work
 from ..jobs.units import image_training, stage
-from ..profiles.hard_label import HardLabelSettings, hard_label
+from ..profiles.hard_label import HardLabelSettings, hard_label, imagenet_hard_label
 from ..profiles.whitebox import WhiteBoxSettings
-from ..robustness.accuracy import predict
+from ..robustness.accuracy import choose_correct, clean_accuracy, predict
 from ..tables import beside_thesis, thesis_table
+from ..training.pretrained import ORIGINAL_WEIGHTS, pretrained_imagenet_model
 from .attack_runs import (
     Victim,
     distortion_table,
@@ -42,9 +50,12 @@ from .attack_runs import (
 )
 from .ch2_white_box import victim_training
 from .claims import Claim, Part, joint_claim, paired_effect
+from .paper_only import DATA_ABSENT
 
 NUM_CLASSES = 10  # MNIST's and CIFAR-10's; random targets are drawn among the other nine
-TABLE_2_2_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}  # Table 2.2's dataset column
+# Table 2.2's dataset column
+TABLE_2_2_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "imagenet": "ImageNet (ResNet-50)"}
+NOT_RUN_HERE = "not run at this profile: Table 2.2's ImageNet rows attack torchvision's ResNet-50 at paper only"
 
 
 def hard_label_victim(settings: HardLabelSettings, device: torch.device | str, seed: int) -> Victim:
@@ -71,16 +82,42 @@ def _victim_on(settings: HardLabelSettings, test: TensorData, device: torch.devi
     return victim(settings.train, test, settings.n_test, settings.n_examples, device, seed)
 
 
+def pretrained_victim(name: str, n_test: int, n: int, device: torch.device | str, seed: int,
+                      data_root: str | Path | None = None) -> Victim:
+    """torchvision's pretrained ImageNet network ``name`` (§2.5: ResNet-50, 76.15% top-1) and ``n``
+    correctly classified validation images, a seeded choice among ``n_test`` drawn by ``seed``.
+
+    The loader's :class:`~advrobust.errors.DataError` when ImageNet's validation folder or the
+    weights are absent: the folder is checked first, and no image is read before the weights are found.
+    """
+    folder = imagenet_validation(data_root)
+    model = pretrained_imagenet_model(name).to(device)
+    test = seeded_images(folder, n_test, seed, device, imagenet_class_names(), "imagenet-val")
+    chosen = choose_correct(model, test.x, test.y, n, seed=seed)
+    return Victim(model, f"torchvision-{name}-{ORIGINAL_WEIGHTS}", test.x[chosen], test.y[chosen],
+                  clean_accuracy(model, test.x, test.y), len(test))
+
+
+def imagenet_victim(settings: HardLabelSettings, device: torch.device | str, seed: int,
+                    data_root: str | Path | None = None) -> Victim:
+    """:func:`pretrained_victim` for Table 2.2's ImageNet settings (``settings.pretrained`` attacked
+    on ``n_examples`` of ``n_test`` drawn validation images)."""
+    if settings.pretrained is None or settings.n_test is None:
+        raise ConfigError(f"{settings.dataset}: the settings name no pretrained network, or no number of "
+                          "validation images to draw")
+    return pretrained_victim(settings.pretrained, settings.n_test, settings.n_examples, device, seed, data_root)
+
+
 def untargeted_runs(settings: HardLabelSettings, attacked: Victim) -> dict[str, BlackBoxResult]:
     """Table 2.2's attacks, each run once to ``max_budget`` queries on the attacked images."""
     return run_attacks(attacked.model, settings.untargeted_specs(), attacked.x, attacked.y,
                        model_key=attacked.model_key)
 
 
-def white_box_cw(whitebox: WhiteBoxSettings, attacked: Victim) -> AttackResult:
-    """The white-box C&W L2 attack (the white-box page's settings) on the same images: Table 2.2's
-    reference row."""
-    return whitebox.cw.build(attacked.model).run(attacked.x, attacked.y)
+def white_box_cw(cw: AttackSpec[CarliniWagnerL2], attacked: Victim) -> AttackResult:
+    """The white-box C&W L2 attack ``cw`` (the white-box page's ``settings.cw``, or
+    ``settings.imagenet_cw`` on ImageNet) on the same images: Table 2.2's reference row."""
+    return cw.build(attacked.model).run(attacked.x, attacked.y)
 
 
 def table_2_2(
@@ -98,6 +135,39 @@ def table_2_2(
     thesis = thesis_table("table_2_2")
     return beside_thesis(ours, thesis[thesis.dataset == dataset], on=["dataset", "attack", "queries"],
                          profile=profile, values=["avg_l2", "success_rate"])
+
+
+@dataclass(frozen=True)
+class ImageNetRows:
+    """Table 2.2's ImageNet rows: ours beside the thesis's, or the thesis's as printed and why ours
+    are missing."""
+
+    status: str  # "ran", NOT_RUN_HERE, or "paper only: data absent: <the loader's message>"
+    table: pd.DataFrame
+    attacked: Victim | None = None  # the ResNet-50 and its attacked images ("ran" only)
+    cw: AttackResult | None = None  # the white-box C&W reference run ("ran" only)
+    curves: dict[str, pd.DataFrame] = field(default_factory=dict)  # Figure 2.6's ImageNet panel ("ran" only)
+
+
+def imagenet_rows(whitebox: WhiteBoxSettings, device: torch.device | str, profile: str, seed: int = 0,
+                  data_root: str | Path | None = None) -> ImageNetRows:
+    """Table 2.2's ImageNet rows (ResNet-50, 4k/30k/160k queries, SR(ε = 3.0)): Table 2.2's attacks
+    (:func:`untargeted_runs`, cached, the plan's stage) and the white-box C&W reference
+    (``whitebox.imagenet_cw``) on :func:`imagenet_victim`'s images, beside the thesis's, with Figure
+    2.6's ImageNet panel. Below paper, or without ImageNet or the weights, the thesis's rows as
+    printed, with the reason."""
+    settings = imagenet_hard_label(profile)
+    thesis = thesis_table("table_2_2")
+    printed = thesis[thesis.dataset == TABLE_2_2_NAMES["imagenet"]].set_index(["dataset", "attack", "queries"])
+    if settings is None:
+        return ImageNetRows(NOT_RUN_HERE, printed)
+    try:
+        attacked = imagenet_victim(settings, device, seed, data_root)
+    except DataError as error:
+        return ImageNetRows(f"{DATA_ABSENT}: {error}", printed)
+    runs = untargeted_runs(settings, attacked)
+    cw = white_box_cw(whitebox.imagenet_cw, attacked)
+    return ImageNetRows("ran", table_2_2(settings, runs, profile, cw), attacked, cw, figure_2_6_panel(settings, runs))
 
 
 def ordered_medians(
@@ -229,7 +299,8 @@ def figure_2_6_panel(settings: HardLabelSettings, runs: dict[str, BlackBoxResult
 # ------------------------------------------------------------------------------ jobs
 
 PAGE = "ch02_hard_label_attacks"
-_VictimOf = Callable[[HardLabelSettings, torch.device, int], Victim]  # hard_label_victim or present_victim
+# hard_label_victim, present_victim or imagenet_victim
+_VictimOf = Callable[[HardLabelSettings, torch.device, int], Victim]
 
 
 def side_run_count(settings: HardLabelSettings) -> int:
@@ -245,25 +316,30 @@ def units(profile: str, seed: int = 0) -> list[Unit]:
     for Table 2.2's untargeted runs (:func:`untargeted_runs`) and one for the side experiments
     (:func:`side_runs`, when the profile has them); the CIFAR-10 network's training with a stage
     for its untargeted runs, which raises the loader's :class:`~advrobust.errors.DataError` when
-    CIFAR-10's test files are absent (the page skips the section). The images attacked are drawn
-    by ``seed``. The white-box C&W reference and the page's exercises run on the page."""
+    CIFAR-10's test files are absent (the page skips the section); at paper, a stage for the
+    ImageNet rows' untargeted runs on the pretrained ResNet-50 (:func:`imagenet_victim`; it needs no
+    unit, and raises the loader's DataError when ImageNet's validation folder or the weights are
+    absent). The images attacked are drawn by ``seed``. The white-box C&W references and the
+    page's exercises run on the page."""
     mnist, cifar = hard_label(profile, "mnist"), hard_label(profile, "cifar10")
     mnist_training = victim_training(mnist.train, profile, PAGE)
     cifar_training = image_training(cifar.train, chapter=PAGE)
-    listed = [mnist_training, _untargeted_stage(mnist, seed, mnist_training, hard_label_victim)]
+    listed = [mnist_training, _untargeted_stage(mnist, seed, [mnist_training], hard_label_victim)]
     if mnist.n_side > 0:
         queries = mnist.n_side * mnist.side_budget * side_run_count(mnist)
         listed.append(stage(f"{mnist.dataset}-side", "attack", PAGE, functools.partial(_side_stage, mnist, seed),
                            (mnist, seed), [mnist_training], code=(blackbox,),
                            work=query_work(mnist.train, queries, mnist.n_side)))
-    return [*listed, cifar_training, _untargeted_stage(cifar, seed, cifar_training, present_victim)]
+    listed += [cifar_training, _untargeted_stage(cifar, seed, [cifar_training], present_victim)]
+    imagenet = imagenet_hard_label(profile)
+    return listed if imagenet is None else [*listed, _untargeted_stage(imagenet, seed, [], imagenet_victim)]
 
 
-def _untargeted_stage(settings: HardLabelSettings, seed: int, training: Unit, attacked: _VictimOf) -> Unit:
-    """The stage of :func:`untargeted_runs` on ``attacked``'s victim."""
+def _untargeted_stage(settings: HardLabelSettings, seed: int, needs: Sequence[Unit], attacked: _VictimOf) -> Unit:
+    """The stage of :func:`untargeted_runs` on ``attacked``'s victim, after the units ``needs``."""
     queries = settings.n_examples * settings.max_budget * len(settings.attacks)
     return stage(f"{settings.dataset}-untargeted", "attack", PAGE,
-                 functools.partial(_untargeted, settings, seed, attacked), (settings, seed), [training],
+                 functools.partial(_untargeted, settings, seed, attacked), (settings, seed), needs,
                  code=(blackbox,), work=query_work(settings.train, queries, settings.n_examples))
 
 

@@ -22,9 +22,8 @@ from ..attacks import PGD
 from ..attacks.base import BudgetedAttack
 from ..attacks.spec import AttackSpec
 from ..data import TensorData, load_dataset
-from ..data.imagenet import RESTRICTED_IMAGENET_CLASSES, restricted_imagenet_folder
+from ..data.imagenet import restricted_val_images
 from ..defenses import Defense
-from ..errors import DataError
 from ..jobs import Unit
 from ..jobs.units import image_trainings
 from ..profiles.defenses import AttackColumns, DefenseSettings
@@ -49,13 +48,13 @@ from ..toys.margin import (
 )
 from ..training import ModelRun, TrainConfig, trained_models, training_record
 from .claims import Claim, Part, joint_claim, judged, paired_effect
+from .paper_only import PaperOnlyTable, evaluation_images
 
 Label = TypeVar("Label", str, float)  # a row's label: a method's name, or Table 4.1's training eps
 TABLE_4_2_COLUMNS = ("clean", "deepfool", "pgd", "cw", "pgd_restarts", "cw_restarts", "autoattack")
 NATURAL = "Natural train"  # Table 4.2's naturally trained model: the source of the transfer attacks
 DEFENDED = ("Adv train", "TRADES", "CAT")  # Table 4.4's rows
 RESTRICTED_ROW = "CAT (ours)"  # Table 4.5's row of the thesis's own model
-DATA_ABSENT = "paper only: data absent"
 NOT_RUN_HERE = "not run at this profile: Table 4.5 trains a ResNet-50 on Restricted ImageNet at paper only"
 DECIMALS = 4  # the tables' rounding: four decimals keep the thesis's 99.96%
 TOY_GAP = 0.05  # Figure 4.1's "clearly worse": by more than 5 points of test accuracy
@@ -431,46 +430,25 @@ def table_4_4(
 # ------------------------------------------------------------------------------ Table 4.6
 
 
-@dataclass(frozen=True)
-class RestrictedTable:
-    """Table 4.5: ours beside the thesis's, or the thesis's as printed and why ours is missing."""
-
-    status: str  # "ran", NOT_RUN_HERE, or "paper only: data absent: <the loader's message>"
-    table: pd.DataFrame
-
-
-def restricted_test_images(n: int, seed: int, device: torch.device | str,
-                           data_root: str | Path | None = None) -> TensorData:
-    """``n`` validation images of Restricted ImageNet drawn by ``seed`` (the evaluation crop),
-    read from the user's ImageNet folder and stacked on ``device``."""
-    folder = restricted_imagenet_folder(data_root, "val")
-    chosen = torch.randperm(len(folder), generator=torch.Generator().manual_seed(seed))[:n].sort().values
-    images, labels = zip(*(folder[int(index)] for index in chosen), strict=True)
-    return TensorData(torch.stack(images).to(device), torch.tensor(labels, device=device),
-                      tuple(RESTRICTED_IMAGENET_CLASSES), "restricted_imagenet-val")
-
-
 def table_4_5(settings: DefenseSettings, device: torch.device | str, profile: str, seed: int = 0,
-              data_root: str | Path | None = None) -> RestrictedTable:
+              data_root: str | Path | None = None) -> PaperOnlyTable:
     """Table 4.5: clean, PGD-k and C&W-k accuracy (``restarts`` random starts each, as the thesis's
     "(*20)") of CAT's ResNet-50 (:func:`restricted_runs`) on ``settings.n_restricted`` Restricted
     ImageNet validation images, beside the thesis's rows (the others are its quotations of SSK19).
     Below paper, or without ImageNet, the thesis's table as printed, with the reason."""
     thesis = thesis_table("table_4_5")
     runs = restricted_runs(settings)
-    if not runs:
-        return RestrictedTable(NOT_RUN_HERE, thesis.set_index("method"))
-    try:
-        data = restricted_test_images(settings.n_restricted, seed, device, data_root)
-    except DataError as error:
-        return RestrictedTable(f"{DATA_ABSENT}: {error}", thesis.set_index("method"))
+    data, status = evaluation_images(bool(runs), lambda: restricted_val_images(settings.n_restricted, seed, device,
+                                                                               data_root), NOT_RUN_HERE)
+    if data is None:
+        return PaperOnlyTable(status, thesis.set_index("method"))
     model = runs[RESTRICTED_ROW].trained(device)
     columns = settings.columns
     attacks = {"pgd": columns.pgd(columns.pgd_steps, columns.restarts).build(model),
                "cw": columns.cw(columns.pgd_steps, columns.restarts).build(model)}
     row, _ = defense_columns(model, data.x, data.y, attacks)
     ours = pd.DataFrame([{"method": RESTRICTED_ROW, **row}])
-    return RestrictedTable("ran", beside_thesis(ours, thesis, on=["method"], profile=profile,
+    return PaperOnlyTable("ran", beside_thesis(ours, thesis, on=["method"], profile=profile,
                                                 values=["clean", "pgd", "cw"]).round(DECIMALS))
 
 

@@ -5,6 +5,9 @@ The four models of the chapter's comparisons are Chapter 4's Natural, Adv Train 
 measured once by a :class:`WhiteBox` evaluation on the profile's test images (the thesis's
 Figures 5.2, 5.6a and 5.9b and Tables 5.6 and 5.7 share their PGD runs) and every robustness
 number of SPROUT has an AutoAttack twin (:func:`autoattack_table`), which the thesis does not run.
+Tables 5.3 and 5.8 train natural and SPROUT ResNets on ImageNet at paper (streamed from the user's
+folders) and attack them towards random target labels (:func:`imagenet_table`); below paper, or
+without ImageNet, they are the thesis's tables with the reason.
 PGD-k is the profile's white-box attack, ``settings.pgd(eps)``: ``settings.steps`` steps (the
 thesis's PGD-20) of the official code's size 0.007 from a random start.
 Tables come back beside the thesis's numbers (:func:`advrobust.tables.beside_thesis`).
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,11 +25,21 @@ from torch import Tensor, nn
 
 from ..attacks.spec import AttackSpec
 from ..data import TensorData, load_dataset
+from ..data.imagenet import imagenet_val_images
 from ..defenses import Defense
+from ..defenses.base import class_count
 from ..defenses.sprout import SPROUT
 from ..jobs import Unit
 from ..jobs.units import image_trainings
-from ..profiles.sprout import BASELINES, EPS, Network, SproutSettings, sprout
+from ..profiles.sprout import (
+    BASELINES,
+    EPS,
+    IMAGENET_EPS,
+    ImageNetNetwork,
+    Network,
+    SproutSettings,
+    sprout,
+)
 from ..robustness import (
     InvarianceTransforms,
     LossLandscape,
@@ -41,14 +55,18 @@ from ..robustness import (
 from ..robustness.accuracy import clean_accuracy, predict
 from ..tables import beside_thesis, thesis_table
 from ..training import ModelRun, StartFrom, TrainConfig, trained_models, training_record
+from .attack_runs import random_targets
 from .ch5_scores import radar_scores
 from .claims import Claim, claim_lines, joint_verdict, judged, paired_effect
+from .paper_only import PaperOnlyTable, evaluation_images
 
 METHODS = (*BASELINES, "SPROUT")  # the rows of Figures 5.1-5.3 and Tables 5.6, 5.7
 DEFENDED = METHODS[1:]  # Table 5.2's rows: the models attacked by transfer from the natural one
 CW_BUDGET = 0.5  # the L2 budget of Table 5.6's "C&W Acc" (RobustBench's CIFAR-10 L2 budget)
 SIMILARITY_MODELS = {"Dirichlet LS": "Dirichlet", "Mixup": "Mixup", "GA": "GA"}  # Table 5.9 -> ABLATIONS
 DECIMALS = 4
+NOT_RUN_HERE = "not run at this profile: the ImageNet networks are trained at paper only"
+IMAGENET_ATTACK_BATCH = 64  # images per PGD batch on ImageNet: a ResNet-152's gradients at 224 pixels
 
 
 # ------------------------------------------------------------------------------ models and data
@@ -441,20 +459,84 @@ def learned_beta(settings: SproutSettings) -> np.ndarray:
     return beta.numpy()
 
 
+# ------------------------------------------------------------------------------ Tables 5.3 and 5.8: ImageNet
+
+
+def imagenet_runs(settings: SproutSettings, network: ImageNetNetwork | None) -> dict[str, ModelRun]:
+    """The natural run of ``network`` (Table 5.3's ResNet-152 or 5.8's ResNet-50) and SPROUT's run
+    started from it; none for None (below paper)."""
+    if network is None:
+        return {}
+    return {"Natural": ModelRun(network.train),
+            "SPROUT": sprout_run(settings, start=StartFrom(network.train), config=network.sprout_train)}
+
+
+def random_target_accuracy(model: nn.Module, data: TensorData, spec: AttackSpec, seed: int) -> float:
+    """Accuracy of ``model`` on ``data`` under ``spec`` run towards random target labels (one per
+    image, uniform over the other classes, drawn by ``seed``): ACW18's ImageNet setup, which the
+    thesis follows for Tables 5.3 and 5.8. An image counts if the model is right before and after."""
+    targets = random_targets(data.y, class_count(model), seed)
+    x_adv = craft_transfer_examples(spec.build(model), data.x, data.y, target=targets,
+                                    batch_size=IMAGENET_ATTACK_BATCH)
+    return accuracy_on(model, data.x, x_adv, data.y)
+
+
+def imagenet_table(item: str, settings: SproutSettings, network: ImageNetNetwork | None,
+                   device: torch.device | str, profile: str, seed: int = 0,
+                   data_root: str | Path | None = None) -> PaperOnlyTable:
+    """The thesis's ``item`` ("table_5_3" or "table_5_8"): clean accuracy (ε = 0) and accuracy
+    under :meth:`~advrobust.profiles.sprout.SproutSettings.imagenet_pgd` towards random targets at
+    each ε of :data:`IMAGENET_EPS`, of :func:`imagenet_runs` on ``settings.n_imagenet``
+    validation images, beside the thesis's rows (method down, ε across). Below paper, or without
+    ImageNet, the thesis's table as printed, with the reason."""
+    thesis = thesis_table(item)
+    printed = thesis.pivot(index="method", columns="eps", values="accuracy")
+    runs = imagenet_runs(settings, network)
+    data, status = evaluation_images(bool(runs), lambda: imagenet_val_images(settings.n_imagenet, seed, device,
+                                                                             data_root), NOT_RUN_HERE)
+    if data is None:
+        return PaperOnlyTable(status, printed)
+    rows = []
+    for name, model in trained_models(runs, device).items():
+        rows.append({"method": name, "eps": 0.0, "accuracy": clean_accuracy(model, data.x, data.y)})
+        rows += [{"method": name, "eps": eps,
+                  "accuracy": random_target_accuracy(model, data, settings.imagenet_pgd(eps), seed)}
+                 for eps in IMAGENET_EPS]
+    shown = beside_thesis(pd.DataFrame(rows), thesis, on=["method", "eps"], profile=profile, values=["accuracy"])
+    return PaperOnlyTable("ran", shown["accuracy"].unstack("eps").round(DECIMALS))
+
+
+def table_5_3(settings: SproutSettings, device: torch.device | str, profile: str, seed: int = 0,
+              data_root: str | Path | None = None) -> PaperOnlyTable:
+    """Table 5.3: natural and SPROUT ResNet-152 on ImageNet (:func:`imagenet_table`)."""
+    return imagenet_table("table_5_3", settings, settings.imagenet_152, device, profile, seed, data_root)
+
+
+def table_5_8(settings: SproutSettings, device: torch.device | str, profile: str, seed: int = 0,
+              data_root: str | Path | None = None) -> PaperOnlyTable:
+    """Table 5.8: natural and SPROUT ResNet-50 on ImageNet (:func:`imagenet_table`); the Free Adv
+    Train row is the thesis's, a pretrained model of SNG19 that torchvision does not provide."""
+    return imagenet_table("table_5_8", settings, settings.imagenet_50, device, profile, seed, data_root)
+
+
 # ------------------------------------------------------------------------------ jobs
 
 
 def units(profile: str, seed: int = 0) -> list[Unit]:
     """The trainings of Chapter 5's pages at ``profile``: the four models of every network
     (``ch05_sprout``; Chapter 4's runs are the same units), then the ablations, initialisations,
-    label rules, (a, α) pairs and widths (``ch05_ablations``). Table 5.5 times its runs in the page
-    itself (a timing must share one process) and the attacks are white-box evaluations; neither
-    is a unit. ``seed`` does not enter."""
+    label rules, (a, α) pairs and widths (``ch05_ablations``); at paper, Tables 5.3 and 5.8's
+    ImageNet runs too (``ch05_sprout``; streamed, they report that their data are absent where they
+    are). Table 5.5 times its runs in the page itself (a timing must share one process) and the
+    attacks are white-box evaluations; neither is a unit. ``seed`` does not enter."""
     settings = sprout(profile)
     variants = {**settings.ablations, **label_rule_variants(settings),
                 **{str(pair): defense for pair, defense in sensitivity_variants(settings).items()}}
     ablations = [*variant_runs(settings, variants).values(), *initialisation_runs(settings).values(),
                  *(run for runs in width_runs(settings).values() for run in runs.values())]
+    imagenet = [run for network in (settings.imagenet_152, settings.imagenet_50)
+                for run in imagenet_runs(settings, network).values()]
     return [*image_trainings([run for network in settings.networks for run in chapter_runs(settings, network).values()],
                              "ch05_sprout"),
+            *image_trainings(imagenet, "ch05_sprout"),
             *image_trainings(ablations, "ch05_ablations")]

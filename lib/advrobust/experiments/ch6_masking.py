@@ -9,12 +9,15 @@ forward, attacks included, so Table 6.5 evaluates and labels both. Every table c
 the thesis's numbers (``data/thesis/table_6_*.csv``); the claims come back as
 :class:`~.claims.Claim` s with a bootstrap interval: over the test images (paired, every model
 sees the same ones), over the seeds (Table 6.3) or over the first BN's channels (Figure 6.1).
+Table 6.4 trains its ImageNet ResNet-18s at paper (streamed from the user's folders); below paper,
+or without ImageNet, it is the thesis's table with the reason.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,17 +28,27 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..attacks.spec import AttackSpec
 from ..data import TensorData, load_dataset
+from ..data.imagenet import imagenet_val_images
 from ..data.loading import load_if_present
 from ..defenses.base import class_count
 from ..jobs import Unit
 from ..jobs.units import image_trainings
 from ..norms import interpolate_norms, norm_mode
-from ..profiles.masking import COLUMNS, DRAMATIC, EPS, MaskingSettings, masking
+from ..profiles.masking import (
+    COLUMNS,
+    DRAMATIC,
+    EPS,
+    NORM_LAYERS,
+    MaskingSettings,
+    masking,
+)
+from ..robustness.accuracy import clean_accuracy
 from ..tables import beside_thesis, thesis_table
 from ..training import ModelRun, trained_models
 from .bootstrap import bootstrap_effect
-from .ch5_sprout import WhiteBox
+from .ch5_sprout import NOT_RUN_HERE, WhiteBox
 from .claims import Claim, Part, joint_claim, judged, paired_effect, seed_effect
+from .paper_only import PaperOnlyTable, evaluation_images
 
 DECIMALS = 4
 GAMMA = "rescaling γ"  # Figure 6.1's claim: this quantity of the first BN changes most
@@ -402,6 +415,36 @@ def generalization_claims(runs: pd.DataFrame, settings: MaskingSettings) -> list
     return claims
 
 
+# ------------------------------------------------------------------------------ Table 6.4
+
+
+def imagenet_runs(settings: MaskingSettings) -> dict[str, ModelRun]:
+    """Table 6.4's runs: the ImageNet ResNet-18 with BN, AdvProp and RobMask, column -> run (none
+    below paper)."""
+    if settings.imagenet_train is None:
+        return {}
+    return {column: ModelRun(replace(settings.imagenet_train, norm_layer=NORM_LAYERS[column]), settings.defense(column))
+            for column in COLUMNS}
+
+
+def table_6_4(settings: MaskingSettings, device: torch.device | str, profile: str, seed: int = 0,
+              data_root: str | Path | None = None) -> PaperOnlyTable:
+    """Table 6.4: clean accuracy (main BN / u_0) of :func:`imagenet_runs` on ``settings.n_imagenet``
+    ImageNet validation images, beside the thesis's row. Below paper, or without ImageNet, the
+    thesis's table as printed, with the reason."""
+    thesis = thesis_table("table_6_4")
+    runs = imagenet_runs(settings)
+    data, status = evaluation_images(bool(runs), lambda: imagenet_val_images(settings.n_imagenet, seed, device,
+                                                                             data_root), NOT_RUN_HERE)
+    if data is None:
+        return PaperOnlyTable(status, thesis.set_index("architecture"))
+    accuracy = {column: clean_accuracy(model, data.x, data.y) for column, model in trained_models(runs, device).items()}
+    ours = pd.DataFrame([{"architecture": "ResNet-18", "dataset": "imagenet", "epochs": runs["BN"].config.epochs,
+                          **accuracy}])
+    return PaperOnlyTable("ran", beside_thesis(ours, thesis, on=["architecture", "dataset", "epochs"], profile=profile,
+                                              values=list(COLUMNS)).round(DECIMALS))
+
+
 # ------------------------------------------------------------------------------ Table 6.5
 
 
@@ -529,10 +572,11 @@ def table_6_6(settings: MaskingSettings, device: torch.device | str, n: int, dat
 def units(profile: str, seed: int = 0) -> list[Unit]:
     """The trainings of Chapter 6's pages at ``profile``: Table 6.1's four models
     (``ch06_adversarial_masking``), Table 6.3's cells on every dataset (CIFAR-100's fail with
-    the loader's message where it is absent), Table 6.5's AT run and Table 6.6's variants
-    (``ch06_robmask``). The attacks are white-box evaluations in the pages; ``seed`` does not enter."""
+    the loader's message where it is absent), at paper Table 6.4's ImageNet runs (likewise without
+    ImageNet), Table 6.5's AT run and Table 6.6's variants (``ch06_robmask``). The attacks are
+    white-box evaluations in the pages; ``seed`` does not enter."""
     settings = masking(profile)
     generalization = [run for dataset in settings.datasets for _, run in generalization_cells(settings, dataset)]
     return [*image_trainings(masking_runs(settings).values(), "ch06_adversarial_masking"),
-            *image_trainings([*generalization, *robustness_runs(settings).values(),
+            *image_trainings([*generalization, *imagenet_runs(settings).values(), *robustness_runs(settings).values(),
                               *table_6_6_runs(settings).values()], "ch06_robmask")]

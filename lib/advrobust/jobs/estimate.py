@@ -38,6 +38,7 @@ DATASETS: dict[str, tuple[tuple[int, ...], int]] = {
     "cifar10": ((3, 32, 32), 50_000),
     "cifar100": ((3, 32, 32), 50_000),
     "restricted_imagenet": ((3, 224, 224), 257_748),  # the 9 superclasses' images of ILSVRC-2012 train
+    "imagenet": ((3, 224, 224), 1_281_167),  # ILSVRC-2012 train
 }
 PROBE_STEPS = 8  # timed optimizer steps or forward passes per probe, after one untimed warm-up
 

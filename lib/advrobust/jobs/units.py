@@ -7,9 +7,11 @@ Two shapes of unit cover every expensive step of the book:
   :func:`image_training` is the image trainer's (:func:`advrobust.training.trained_model`).
 - :func:`stage`: a step whose products are named only once it has run. A black-box attack run's
   cache file hashes the attacked images, which are the images the trained model classifies
-  correctly; so the unit's product is a marker file, ``stages/<name>.done``, written when the step
-  returns. Its name holds a hash of the step's settings and of the source of the code it runs, so
-  changed settings or a changed attack make a new unit rather than trusting an old marker.
+  correctly; Chapter 3's text and dialogue runs are named by vocabulary sizes that the data decide.
+  The unit's product is then a marker file, ``stages/<name>.done``, written when the step returns.
+  Its name holds a hash of the step's settings and of the source of the code it runs, so changed
+  settings or a changed attack make a new unit rather than trusting an old marker; a marker is not
+  checked against the files the step wrote (deleting those makes the page compute them again).
 
 Each chapter's experiments module lists its units in ``units(profile, seed)``; the book's plan is
 the union (:func:`advrobust.pipeline.plan.book_plan`).

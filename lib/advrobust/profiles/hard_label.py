@@ -5,7 +5,8 @@ The thesis attacks 100 correctly classified test images per dataset with budgets
 Q sweep on CIFAR-10 (Figure 2.5). ``quick`` keeps MNIST at 30 images and 14k queries (the
 attacks are query-bound: about 5,000 MNIST queries per second on 2 CPU cores) and runs the side
 experiments (SVM-OPT, ZO-SignSGD, the Q sweep, targeted attacks) on 10 of them; CIFAR-10 gets
-10 images and 4k queries.
+10 images and 4k queries. Table 2.2's ImageNet rows (torchvision's pretrained ResNet-50, budgets
+4k/30k/160k, SR(ε = 3.0)) run at ``paper`` only (:func:`imagenet_hard_label`).
 """
 from __future__ import annotations
 
@@ -40,8 +41,9 @@ class HardLabelSettings:
     """One dataset's hard-label experiments. Every attack runs with :attr:`seed` and sees the model
     through an oracle that refuses queries beyond its ``budget`` (``max_budget`` or ``side_budget``)."""
 
-    dataset: str  # "mnist" or "cifar10"
-    train: TrainConfig  # the victim CNN (the C&W architecture of §2.5)
+    dataset: str  # "mnist", "cifar10" or "imagenet"
+    train: TrainConfig  # the victim CNN (the C&W architecture of §2.5); with ``pretrained``, only the
+    # architecture whose forward passes price the queries (``plan --estimate``), never trained
     n_test: int | None  # test images for the clean accuracy (None: all)
     n_examples: int  # correctly classified images attacked (thesis: 100)
     budgets: tuple[int, ...]  # Table 2.2's query budgets
@@ -55,6 +57,8 @@ class HardLabelSettings:
     n_start_pool: int = 5000  # training images (a seeded subset) searched for those starts
     targeted_threshold: float = 2.0  # the success threshold of Figure 2.8's targeted MNIST panel
     seed: int = 0  # seeds every attack's private generator
+    pretrained: str | None = None  # torchvision's ImageNet network attacked instead of ``train``'s
+    # (its weights from the user's torch hub cache: :func:`~advrobust.training.pretrained.pretrained_imagenet_model`)
 
     def untargeted_specs(self) -> dict[str, AttackSpec[BlackBoxAttack]]:
         """Table 2.2 / Figure 2.6: each attack at ``max_budget`` queries per image."""
@@ -101,6 +105,11 @@ _CIFAR_PAPER_TRAIN = TrainConfig(
     momentum=0.9, nesterov=True, seed=0,
 )
 
+# §2.5 attacks torchvision's pretrained ResNet-50 on ImageNet; its queries are priced by the forward
+# pass of the same (untrained) architecture. Never trained: the settings name it ``train`` only for
+# ``plan --estimate``.
+_RESNET50_QUERIES = TrainConfig(model="resnet50_imagenet", dataset="imagenet", epochs=1, batch_size=256)
+
 _SETTINGS = {
     ("smoke", "mnist"): HardLabelSettings(
         "mnist", whitebox("smoke").train, n_test=500, n_examples=3, budgets=(300, 600), max_budget=600,
@@ -134,12 +143,26 @@ _SETTINGS = {
         max_budget=40_000, sr_threshold=0.5, attacks=TABLE_2_2, n_side=100, side_budget=20_000,
         q_values=(10, 20, 50, 100, 400, 800, 1000), n_starts=100,
     ),
+    # Table 2.2's ImageNet columns: 100 correctly classified validation images (chosen among 1,000
+    # drawn ones: the 50,000 do not fit in memory), budgets 4k/30k/160k, SR(ε = 3.0); no side runs.
+    ("paper", "imagenet"): HardLabelSettings(
+        "imagenet", _RESNET50_QUERIES, n_test=1000, n_examples=100, budgets=(4000, 30_000, 160_000),
+        max_budget=160_000, sr_threshold=3.0, attacks=TABLE_2_2, n_side=0, side_budget=0, q_values=(),
+        n_starts=0, pretrained="resnet50",
+    ),
 }
 
 
 def hard_label(profile: str, dataset: str) -> HardLabelSettings:
-    """Settings of the §2.5 experiments on ``dataset`` ("mnist" or "cifar10") at ``profile``."""
+    """Settings of the §2.5 experiments on ``dataset`` ("mnist", "cifar10", or "imagenet" at paper)
+    at ``profile``."""
     key = (check_profile(profile), dataset)
     if key not in _SETTINGS:
-        raise ConfigError(f"no hard-label settings for dataset {dataset!r}; available: mnist, cifar10")
+        raise ConfigError(f"no hard-label settings for dataset {dataset!r} at {profile!r}; available: "
+                          "mnist, cifar10, and imagenet at paper")
     return _SETTINGS[key]
+
+
+def imagenet_hard_label(profile: str) -> HardLabelSettings | None:
+    """Settings of Table 2.2's ImageNet rows at ``profile``: paper only (None below: not run)."""
+    return _SETTINGS.get((check_profile(profile), "imagenet"))
