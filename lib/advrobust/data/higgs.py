@@ -59,12 +59,18 @@ def higgs(
     """HIGGS ``split``: features (N, 28) float32 (raw values, not scaled) and labels 0/1."""
     check_split(split)
     base = data_root(root)
-    uci = base / UCI_FILE
-    if uci.is_file():
-        table, name = _read_uci(uci, split), "higgs"
+    name = higgs_source(root)
+    if name == "higgs":
+        table = _read_uci(base / UCI_FILE, split)
     else:
-        table, name = _read_table(_sample_file(base, split, download), sep="\t"), SAMPLE_FOLDER
+        table = _read_table(_sample_file(base, split, download), sep="\t")
     return _tensor_data(table, f"{name}-{split}", device)
+
+
+def higgs_source(root: str | Path | None = None) -> str:
+    """Which HIGGS the loader reads under ``root``, as its data are named: ``"higgs"`` (UCI's file,
+    when present) or :data:`SAMPLE_FOLDER` (LightGBM's sample)."""
+    return "higgs" if (data_root(root) / UCI_FILE).is_file() else SAMPLE_FOLDER
 
 
 def _read_uci(path: Path, split: str) -> np.ndarray:

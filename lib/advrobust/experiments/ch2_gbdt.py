@@ -22,17 +22,13 @@ from torch import Tensor
 from .. import blackbox
 from ..blackbox.base import BlackBoxResult
 from ..data import TensorData, load_dataset
-from ..data.files import data_root
-from ..data.higgs import SAMPLE_FOLDER, UCI_FILE
-from ..errors import require
 from ..jobs import Unit
 from ..jobs.units import stage, trained_run
 from ..models.gbdt import GBDTScores, roc_auc
 from ..profiles.gbdt import GBDTExperiment, GBDTSettings, gbdt
 from ..robustness.accuracy import choose_correct
-from ..runtime import cache_root
 from ..tables import beside_thesis, thesis_table
-from ..training.gbdt import MODEL_FILE, GBDTConfig, train_gbdt
+from ..training.gbdt import MODEL_FILE, gbdt_run_directory, train_gbdt
 from .attack_runs import distortion_table, query_grid, run_attacks
 from .claims import FAILS, HOLDS, Claim, Part, joint_claim, paired_effect
 
@@ -232,8 +228,8 @@ def units(profile: str, seed: int = 0) -> list[Unit]:
     settings = gbdt(profile)
     listed: list[Unit] = []
     for experiment in settings.experiments():
-        name = run_name(experiment.model)
-        training = trained_run(Path(name), "cpu", PAGE, functools.partial(_train, settings, experiment, name),
+        name = gbdt_run_directory(experiment.model).name
+        training = trained_run(Path(name), "cpu", PAGE, functools.partial(_train, settings, experiment),
                                final=MODEL_FILE)
         # the training's name says which HIGGS data it learns from: other data, another attack
         listed += [training, stage(experiment.dataset.lower(), "cpu", PAGE,
@@ -242,20 +238,8 @@ def units(profile: str, seed: int = 0) -> list[Unit]:
     return listed
 
 
-def run_name(config: GBDTConfig) -> str:
-    """The name of the run directory :func:`~advrobust.training.gbdt.train_gbdt` gives ``config``,
-    ``gbdt-<data>-<key>``, found without reading the data: ``<data>`` is the layout the HIGGS loader
-    reads (UCI's file when it is under the data root, else LightGBM's sample), else the dataset."""
-    data = config.dataset
-    if data == "higgs":
-        data = "higgs" if (data_root() / UCI_FILE).is_file() else SAMPLE_FOLDER
-    return f"gbdt-{data}-{config.key()}"
-
-
-def _train(settings: GBDTSettings, experiment: GBDTExperiment, name: str, device: torch.device) -> None:
+def _train(settings: GBDTSettings, experiment: GBDTExperiment, device: torch.device) -> None:
     train_gbdt(experiment.model, num_threads=settings.num_threads)
-    require((cache_root() / name / MODEL_FILE).is_file(),
-            f"train_gbdt did not write {name}/{MODEL_FILE}: run_name no longer names its run directory")
 
 
 def _attack(settings: GBDTSettings, experiment: GBDTExperiment, seed: int, device: torch.device) -> None:

@@ -24,6 +24,7 @@ import lightgbm
 from torch import Tensor
 
 from ..data import load_dataset
+from ..data.higgs import higgs_source
 from ..errors import require
 from ..registry import lookup
 from ..runtime import cache_root
@@ -92,11 +93,11 @@ def train_gbdt(
     back from the file, so they are the same. ``num_threads`` (0: LightGBM's default, all cores)
     sets only the speed.
     """
-    train = load_dataset(config.dataset, "train", root=data_root, device="cpu")
-    train = train.subset(config.train_subset, config.seed)
-    directory = cache_root(cache_dir) / f"gbdt-{train.name.removesuffix('-train')}-{config.key()}"
+    directory = gbdt_run_directory(config, data_root, cache_dir)
     model_file = directory / MODEL_FILE
     if not model_file.exists():
+        train = load_dataset(config.dataset, "train", root=data_root, device="cpu")
+        train = train.subset(config.train_subset, config.seed)
         params = {**config.lightgbm_params(len(train.classes)), "num_threads": num_threads}
         booster = fit_booster(params, train.x, train.y, config.num_trees)
         directory.mkdir(parents=True, exist_ok=True)
@@ -106,6 +107,15 @@ def train_gbdt(
         booster.save_model(str(partial))
         partial.replace(model_file)
     return lightgbm.Booster(model_file=str(model_file))
+
+
+def gbdt_run_directory(config: GBDTConfig, data_root: Path | str | None = None,
+                       cache_dir: Path | str | None = None) -> Path:
+    """``<cache>/gbdt-<data>-<key>``, where :func:`train_gbdt` keeps ``config``'s model, found
+    without reading the data: ``<data>`` is the dataset, or for HIGGS the files the loader reads
+    (:func:`~advrobust.data.higgs.higgs_source`)."""
+    data = higgs_source(data_root) if config.dataset == "higgs" else config.dataset
+    return cache_root(cache_dir) / f"gbdt-{data}-{config.key()}"
 
 
 def fit_booster(params: dict[str, Any], x: Tensor, y: Tensor, num_trees: int) -> lightgbm.Booster:
